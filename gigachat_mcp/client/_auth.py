@@ -1,0 +1,152 @@
+"""Where the Authorization header comes from: an OAuth key, user + password, a ready token, or mTLS alone.
+
+Token requests go through a small sync httpx client of their own; the async client calls them in a worker
+thread, which keeps one code path (and one single-flight lock) for threads, tasks and processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from . import _wire
+from ._errors import AuthenticationError, ConfigError, GigaChatError
+from ._http import client_options, transport_error
+from ._retry import RetryPlan
+from ._settings import Settings
+from ._tokens import Token, TokenSource, cache_key, token_source
+
+__all__ = ["Authenticator"]
+
+log = logging.getLogger("gigachat_mcp")
+
+MISSING_CREDENTIALS = (
+    "No GigaChat credentials are set. Set GIGACHAT_CREDENTIALS to the authorization key of your project "
+    "(GigaChat Studio -> project -> API keys), and GIGACHAT_SCOPE if it is not a personal (PERS) key. "
+    "Alternatives: GIGACHAT_ACCESS_TOKEN, or GIGACHAT_USER with GIGACHAT_PASSWORD."
+)
+
+
+class Authenticator:
+    """Gives each request its Authorization header and refreshes the token when the server rejects it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._static = Token(settings.access_token, float("inf")) if settings.access_token else None
+        self._source = self._make_source(settings)
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
+
+    @property
+    def refreshes(self) -> int:
+        return self._source.refreshes if self._source else 0
+
+    def header(self) -> str | None:
+        """'Bearer <token>', fetching or refreshing one if needed; None when mTLS alone authenticates."""
+        if self._static is not None:
+            return f"Bearer {self._static.value}"
+        if self._source is None:
+            if self._settings.auth_method == "mtls":
+                return None
+            raise ConfigError(MISSING_CREDENTIALS)
+        token = self._source.current() or self._source.get(self._fetch)
+        return f"Bearer {token.value}"
+
+    async def aheader(self) -> str | None:
+        """The same, without blocking the event loop when a token must be fetched."""
+        if self._static is None and self._source is not None:
+            token = self._source.current()
+            if token is not None:
+                return f"Bearer {token.value}"
+        return await asyncio.to_thread(self.header)
+
+    def rejected(self, header: str | None, error: AuthenticationError) -> None:
+        """The server answered 401 to `header`: forget that token, or raise if nothing can replace it."""
+        if self._static is not None and header == f"Bearer {self._static.value}":
+            if self._source is None:
+                raise AuthenticationError(
+                    f"{error} GIGACHAT_ACCESS_TOKEN was rejected; it may have expired (tokens live 30 minutes). "
+                    "Set GIGACHAT_CREDENTIALS instead, so tokens are refreshed automatically.",
+                    server_message=error.message,
+                ) from None
+            log.info("GIGACHAT_ACCESS_TOKEN was rejected; falling back to the configured credentials")
+            self._static = None
+            return
+        if self._source is None or header is None:
+            raise error
+        self._source.invalidate(header.removeprefix("Bearer "))
+
+    def explain(self, error: AuthenticationError) -> AuthenticationError:
+        """A 401 right after a fresh token: the credentials themselves are at fault."""
+        return AuthenticationError(
+            f"{error} A freshly issued token was rejected too: check that GIGACHAT_CREDENTIALS and GIGACHAT_SCOPE "
+            "belong to a project with access to GigaChat, and that GIGACHAT_BASE_URL is right.",
+            server_message=error.message,
+        )
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # --- fetching tokens -------------------------------------------------------------------------------------
+
+    def _make_source(self, s: Settings) -> TokenSource | None:
+        cache_dir = _cache_dir(s)
+        if s.credentials:
+            return token_source(cache_key("oauth", s.auth_url, s.scope, s.credentials), cache_dir)
+        if s.user and s.password:
+            return token_source(cache_key("password", s.base_url, s.user, s.password), cache_dir)
+        return None
+
+    def _fetch(self) -> Token:
+        s = self._settings
+        plan = RetryPlan(s.max_retries, s.retry_backoff_factor)
+        while True:
+            try:
+                return self._fetch_once()
+            except GigaChatError as error:
+                time.sleep(plan.delay_for(error))
+
+    def _fetch_once(self) -> Token:
+        s = self._settings
+        if s.credentials:
+            url, headers, body = _wire.oauth_request(s.auth_url, s.credentials, s.scope)
+            auth = None
+        else:
+            url, headers, body = _wire.password_token_url(s.base_url), {"Accept": "application/json"}, None
+            auth = (s.user or "", s.password or "")
+        try:
+            response = self._client().post(url, headers=headers, content=body, auth=auth)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, url, s.timeout) from None
+        if response.status_code != 200:
+            raise _wire.oauth_error(response.status_code, response.content, response.headers, scope=s.scope)
+        try:
+            return _wire.parse_oauth(response.json())
+        except (ValueError, KeyError, TypeError):
+            raise AuthenticationError(
+                f"The token endpoint {url} answered 200 without a token. Check GIGACHAT_AUTH_URL.",
+                status_code=200,
+            ) from None
+
+    def _client(self) -> httpx.Client:
+        with self._http_lock:
+            if self._http is None:
+                self._http = httpx.Client(**client_options(self._settings))
+            return self._http
+
+
+def _cache_dir(s: Settings) -> Path | None:
+    if s.token_cache != "file":
+        return None
+    if s.token_cache_dir:
+        return Path(s.token_cache_dir).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gigachat-mcp", appauthor=False)) / "tokens"

@@ -1,0 +1,98 @@
+"""The GigaChatError tree: every failure a caller can see, each saying what to do next.
+
+    GigaChatError
+    ├── ConfigError              bad or missing settings (also a ValueError)
+    ├── InvalidRequestError      bad arguments to a call, caught before anything is sent (also a ValueError)
+    ├── TLSError                 the server's certificate could not be verified
+    ├── GigaChatConnectionError  the host could not be reached, or dropped the connection before answering
+    ├── GigaChatTimeoutError     nothing arrived within GIGACHAT_TIMEOUT
+    ├── StreamError              a stream broke after part of the answer was handed out (.partial_text)
+    └── APIError                 the service answered with an error status (.status_code, .message)
+        ├── AuthenticationError  401 or an OAuth failure (.code is the OAuth error code, if any)
+        └── RateLimitError       429 (.retry_after in seconds, if the server said)
+
+Messages never contain credentials or tokens.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigError",
+    "GigaChatConnectionError",
+    "GigaChatError",
+    "GigaChatTimeoutError",
+    "InvalidRequestError",
+    "RateLimitError",
+    "StreamError",
+    "TLSError",
+]
+
+
+class GigaChatError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    def __reduce__(self):  # keyword-only fields survive pickling (multiprocessing, kernels)
+        return (_rebuild, (type(self), str(self), self.__dict__))
+
+
+class ConfigError(GigaChatError, ValueError):
+    """A setting is missing or has a value that cannot work."""
+
+
+class InvalidRequestError(GigaChatError, ValueError):
+    """The arguments of a call cannot make a valid request; nothing was sent."""
+
+
+class TLSError(GigaChatError):
+    """The TLS handshake failed, usually because the server's CA is not trusted."""
+
+
+class GigaChatConnectionError(GigaChatError):
+    """The connection failed or was dropped before an answer began."""
+
+
+class GigaChatTimeoutError(GigaChatError):
+    """A connect, read or write wait exceeded GIGACHAT_TIMEOUT."""
+
+
+class StreamError(GigaChatError):
+    """The stream broke after part of the answer had been handed out; nothing is retried."""
+
+    def __init__(self, message: str, *, partial_text: str = "", status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.status_code = status_code  # set when the server sent an error event with a status
+
+
+class APIError(GigaChatError):
+    """GigaChat answered with an error status."""
+
+    def __init__(self, message: str, *, status_code: int, server_message: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = server_message
+
+
+class AuthenticationError(APIError):
+    """The credentials or the access token were rejected."""
+
+    def __init__(self, message: str, *, status_code: int = 401, server_message: str = "", code: int | None = None):
+        super().__init__(message, status_code=status_code, server_message=server_message)
+        self.code = code
+
+
+class RateLimitError(APIError):
+    """Too many requests; `retry_after` is the server's advice in seconds, when given."""
+
+    def __init__(self, message: str, *, server_message: str = "", retry_after: float | None = None):
+        super().__init__(message, status_code=429, server_message=server_message)
+        self.retry_after = retry_after
+
+
+def _rebuild(cls: type, message: str, state: dict) -> GigaChatError:
+    error = Exception.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error

@@ -1,0 +1,47 @@
+"""When to try a request again: 429, 5xx and connection failures, with jittered backoff; nothing else.
+
+Pure decisions, shared by the sync and async clients. The clients consult a plan only before any chunk of an
+answer has been handed out, so nothing is ever repeated to the caller.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ._errors import APIError, GigaChatConnectionError, GigaChatError, RateLimitError
+
+__all__ = ["RetryPlan"]
+
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer pause gets the RateLimitError at once
+
+
+class RetryPlan:
+    """The retry budget of one call."""
+
+    __slots__ = ("_left", "_factor", "_attempt", "reauthorized")
+
+    def __init__(self, max_retries: int, backoff_factor: float) -> None:
+        self._left = max_retries
+        self._factor = backoff_factor
+        self._attempt = 0
+        self.reauthorized = False  # one token refresh per call, on the first 401
+
+    def delay_for(self, error: GigaChatError) -> float:
+        """Seconds to wait before the next try; raises `error` if it should not be retried."""
+        if self._left <= 0 or not _retryable(error):
+            raise error from None  # the typed message says it all; the transport's traceback is noise
+        self._left -= 1
+        self._attempt += 1
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after
+        base = self._factor * 2 ** (self._attempt - 1)
+        return min(MAX_BACKOFF_S, base + random.uniform(0, base))
+
+
+def _retryable(error: GigaChatError) -> bool:
+    if isinstance(error, RateLimitError):
+        return error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER_S
+    if isinstance(error, APIError):
+        return error.status_code >= 500
+    return isinstance(error, GigaChatConnectionError)

@@ -1,0 +1,111 @@
+"""Deterministic answers that reveal what the request contained, so tests can see what reached the API.
+
+An answer names the model, quotes the last user message, lists the roles, the system prompt, the previous
+user message and the options. A directive in the last user message shapes the answer for tests and demos:
+`[emulator words=200 delay=0.05 chunk=3]` appends 200 filler words and streams 3 words per event, 50 ms apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MODELS", "Answer", "compose", "count_tokens", "embed"]
+
+MODELS = {
+    "GigaChat-2": "chat",
+    "GigaChat-2-Pro": "chat",
+    "GigaChat-2-Max": "chat",
+    "GigaChat-3-Ultra": "chat",
+    "Embeddings": "embedder",
+    "Embeddings-2": "embedder",
+    "GigaCheckDetection": "aicheck",
+}
+MODEL_VERSION = "2.0.28.2"
+_DIRECTIVE = re.compile(r"\[emulator((?:\s+\w+=[\w.]+)*)\s*\]")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_PIECE = re.compile(r"\S+\s*|\s+")
+OPTION_NAMES = ("temperature", "top_p", "max_tokens", "repetition_penalty", "profanity_check", "update_interval")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    chunk_words: int
+    delay: float
+
+    def pieces(self) -> list[str]:
+        """The answer cut into stream events of `chunk_words` words each."""
+        words = _PIECE.findall(self.text)
+        size = max(1, self.chunk_words)
+        return ["".join(words[i:i + size]) for i in range(0, len(words), size)] or [""]
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any], default_delay: float) -> Answer:
+    last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    directive = _directive(last_user)
+    said = _DIRECTIVE.sub("", last_user).strip()
+    lines = [f'GigaChat emulator ({model}) heard: "{_quote(said)}".']
+    lines.append("Roles: " + ",".join(m["role"] for m in messages) + ".")
+    if messages[0]["role"] == "system":
+        lines.append(f'System prompt: "{_quote(messages[0]["content"])}".')
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    if len(users) > 1:
+        lines.append(f'Previous user message: "{_quote(_DIRECTIVE.sub("", users[-2]).strip())}".')
+    shown = [f"{name}={options[name]}" for name in OPTION_NAMES if options.get(name) is not None]
+    if shown:
+        lines.append("Options: " + ", ".join(shown) + ".")
+    text = " ".join(lines)
+    words = int(directive.get("words", 0))
+    if words:
+        text += " " + " ".join(f"w{i}" for i in range(1, words + 1)) + "."
+    finish = "stop"
+    limit = options.get("max_tokens")
+    if isinstance(limit, int) and count_tokens(text) > limit:
+        text, finish = _truncate(text, limit), "length"
+    return Answer(
+        text=text,
+        finish_reason=finish,
+        prompt_tokens=sum(count_tokens(m["content"]) for m in messages),
+        completion_tokens=count_tokens(text),
+        chunk_words=int(directive.get("chunk", 2)),
+        delay=float(directive.get("delay", default_delay)),
+    )
+
+
+def embed(text: str, dimensions: int = 32) -> list[float]:
+    """A unit vector that depends only on the text."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [(digest[i % len(digest)] - 127.5) / 127.5 for i in range(dimensions)]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [round(v / norm, 6) for v in raw]
+
+
+def _directive(text: str) -> dict[str, str]:
+    match = _DIRECTIVE.search(text)
+    if not match:
+        return {}
+    return dict(pair.split("=", 1) for pair in match.group(1).split())
+
+
+def _quote(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _truncate(text: str, limit: int) -> str:
+    count = 0
+    for match in _TOKEN.finditer(text):
+        count += 1
+        if count == limit:
+            return text[:match.end()]
+    return text

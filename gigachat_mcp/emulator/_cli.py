@@ -1,0 +1,47 @@
+"""`gigachat-mcp emulator` / `python -m gigachat_mcp.emulator`: run the emulator and print how to reach it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import threading
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="gigachat-mcp emulator")
+    parser.description = ("Run an offline GigaChat API on loopback and print the GIGACHAT_* variables that point "
+                          "any client at it. Stop it with Ctrl-C.")
+    parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                        help="serve HTTPS with a throwaway CA (default) or plain HTTP (--no-tls)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--cert-dir", help="where to write the CA and certificates (default: a temp dir)")
+    parser.add_argument("--chunk-delay", type=float, default=0.05,
+                        help="seconds between streamed events, so streaming is visible (default 0.05)")
+    parser.add_argument("--token-ttl", type=float, default=1800.0, help="token lifetime in seconds (default 1800)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import Emulator
+
+    emulator = Emulator(tls=args.tls, host=args.host, port=args.port, cert_dir=args.cert_dir,
+                        chunk_delay=args.chunk_delay, token_ttl=args.token_ttl)
+    with emulator:
+        print(f"# GigaChat emulator listening on {emulator.origin}", flush=True)
+        print("# Paste these into your shell (or an MCP host's env block):", flush=True)
+        for name, value in emulator.env().items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)
+        print("# Faults: POST /_emulator/faults, e.g. "
+              f"curl -X POST {emulator.origin}/_emulator/faults -d '{{\"status\": 429}}'"
+              + (f" --cacert {emulator.ca_file}" if emulator.ca_file else ""), file=sys.stderr, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("# emulator stopped", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
