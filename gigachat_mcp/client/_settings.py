@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,7 +113,7 @@ class Settings:
             scope = f"GIGACHAT_API_{scope}"
         if scope not in SCOPES:
             raise ConfigError(
-                f"GIGACHAT_SCOPE={self.scope!r} is not a GigaChat scope. Use PERS (individuals), "
+                f"GIGACHAT_SCOPE={_shown(self.scope)} is not a GigaChat scope. Use PERS (individuals), "
                 "B2B (prepaid business) or CORP (pay-as-you-go business)."
             )
         changes["scope"] = scope
@@ -122,7 +123,7 @@ class Settings:
             url = getattr(self, name).rstrip("/")
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"{env_name(name)}={url!r} is not an http(s) URL, e.g. {_default(name)}.")
+                raise ConfigError(f"{env_name(name)}={_shown(url)} is not an http(s) URL, e.g. {_default(name)}.")
             changes[name] = url
         if self.timeout <= 0:
             raise ConfigError(f"GIGACHAT_TIMEOUT must be a positive number of seconds, not {self.timeout}.")
@@ -131,11 +132,11 @@ class Settings:
         if self.max_connections is not None and self.max_connections < 1:
             raise ConfigError(f"GIGACHAT_MAX_CONNECTIONS must be 1 or more, not {self.max_connections}.")
         if self.api_version not in ("v1", "v2"):
-            raise ConfigError(f"GIGACHAT_API_VERSION must be v1 or v2, not {self.api_version!r}.")
+            raise ConfigError(f"GIGACHAT_API_VERSION must be v1 or v2, not {_shown(self.api_version)}.")
         if self.token_cache not in ("file", "memory"):
-            raise ConfigError(f"GIGACHAT_TOKEN_CACHE must be 'file' or 'memory', not {self.token_cache!r}.")
+            raise ConfigError(f"GIGACHAT_TOKEN_CACHE must be 'file' or 'memory', not {_shown(self.token_cache)}.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ConfigError(f"GIGACHAT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}.")
+            raise ConfigError(f"GIGACHAT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {_shown(self.log_level)}.")
         changes["log_level"] = self.log_level.upper()
         if bool(self.user) != bool(self.password) and not (self.credentials or self.access_token):
             missing = "GIGACHAT_PASSWORD" if self.user else "GIGACHAT_USER"
@@ -181,7 +182,15 @@ def _coerce(name: str, value: Any, *, source: str) -> Any:
 
 
 def _describe(name: str, value: Any) -> str:
-    return "the value given" if name in SECRET_FIELDS else repr(value)
+    return "the value given" if name in SECRET_FIELDS else _shown(value)
+
+
+def _shown(value: Any) -> str:
+    """repr(value), unless it looks like a key pasted into the wrong variable: that is never echoed."""
+    text = str(value)
+    if len(text) >= 24 and re.fullmatch(r"[A-Za-z0-9+/=_-]+", text):
+        return "a value that looks like a key (not shown)"
+    return repr(value)
 
 
 def _normalise_credentials(value: str) -> str:

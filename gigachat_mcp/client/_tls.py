@@ -138,7 +138,7 @@ def tls_error_from(exc: BaseException, url: str) -> TLSError | None:
         return None
     reason = getattr(cause, "verify_message", None) or _reason(cause or exc)
     host = url.split("/")[2] if "//" in url else url
-    if "hostname mismatch" in text or "match" in str(reason) and "host" in str(reason):
+    if "mismatch" in text or "mismatch" in str(reason):
         hint = (
             f"The certificate of {host} is not issued for that host name. Check GIGACHAT_BASE_URL and "
             "GIGACHAT_AUTH_URL: use the host names the service publishes, not an IP address or an alias."

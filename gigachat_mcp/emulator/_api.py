@@ -50,7 +50,7 @@ class StreamRecord:
     path: str
     planned_chunks: int
     sent_chunks: int = 0
-    outcome: str = "streaming"  # completed | client went away | reset by fault | error event | malformed event
+    outcome: str = "streaming"  # completed | client went away | dropped by fault | stalled | error/malformed event
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
 
@@ -164,6 +164,8 @@ class API:
             parsed = body.decode("utf-8", "replace")
         with self._lock:
             self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed))
+            if endpoint == "oauth":
+                self.oauth_calls += 1
 
     def _fault_status(self, conn: Connection, endpoint: str, fault: Fault) -> None:
         status = fault.status or 500
@@ -178,8 +180,6 @@ class API:
     # --- authentication ------------------------------------------------------------------------------------
 
     def _oauth(self, conn: Connection, body: bytes) -> None:
-        with self._lock:
-            self.oauth_calls += 1
         if not _RQUID.match(conn.headers.get("RqUID", "")):
             return conn.send_json(400, {"message": "RqUID header is missing or invalid"})
         scope = (parse_qs(body.decode("utf-8", "replace")).get("scope") or [""])[0]
@@ -303,8 +303,8 @@ class API:
             conn.send_event(f"event: error\ndata: {payload}\n\n" if version == "v2" else f"data: {payload}\n\n")
         else:
             if record.outcome == "streaming":
-                record.outcome = "reset by fault"
-            conn.reset()
+                record.outcome = "dropped by fault"
+            conn.cut()
         conn.end_stream()
         conn.close_connection = True
 

@@ -128,10 +128,23 @@ class Connection(BaseHTTPRequestHandler):
                 raise ClientGone()
 
     def reset(self) -> None:
-        """Drop the connection with a TCP reset, as a crashing proxy would."""
+        """Drop the connection with a TCP reset, as a crashing proxy would (use before any byte is sent)."""
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()  # no TLS close_notify: the peer sees a bare reset
+        except OSError:
+            pass
+        raise ClientGone()
+
+    def cut(self) -> None:
+        """End the connection mid-body: what was sent arrives, then EOF without TLS close_notify or the last chunk.
+
+        A reset here could make the client's kernel discard data it has not read yet, so a test could not
+        know how much of the answer the client saw; a bare FIN keeps that deterministic.
+        """
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
         except OSError:
             pass
         raise ClientGone()

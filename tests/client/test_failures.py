@@ -1,0 +1,249 @@
+"""Failures: transient ones are absorbed without repeating anything; the rest are typed errors, quickly."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from gigachat_mcp import (
+    APIError,
+    AuthenticationError,
+    ConfigError,
+    GigaChat,
+    GigaChatConnectionError,
+    GigaChatTimeoutError,
+    RateLimitError,
+    StreamError,
+    TLSError,
+)
+from gigachat_mcp.emulator import Emulator
+from tests.helpers import async_client, sync_client
+
+pytestmark = pytest.mark.anyio
+
+
+TRANSIENT = {
+    "429-retry-after": {"status": 429, "headers": {"Retry-After": "0.05"}},
+    "429": {"status": 429},
+    "500": {"status": 500},
+    "503": {"status": 503},
+    "reset-before-first-byte": {"drop": "before"},
+}
+CASES = [(name, fault, streaming) for name, fault in TRANSIENT.items() for streaming in (False, True)]
+CASES.append(("error-event-before-any-text", {"event": "error", "after_chunks": 0, "status": 503}, True))
+
+
+@pytest.mark.parametrize(("name", "fault", "streaming"), CASES, ids=[f"{c[0]}-{'stream' if c[2] else 'chat'}"
+                                                                    for c in CASES])
+def test_transient_faults_are_absorbed(emulator: Emulator, name: str, fault: dict, streaming: bool) -> None:
+    emulator.add_fault("chat", **fault)
+    with sync_client(emulator) as giga:
+        expected = 'heard: "survive" '
+        if streaming:
+            chunks = list(giga.stream("survive [emulator words=5]"))
+            text = "".join(c.text for c in chunks)
+            assert text.count("GigaChat emulator") == 1  # nothing handed out twice
+            assert chunks[-1].finish_reason == "stop"
+        else:
+            text = giga.chat("survive [emulator words=5]").text
+    assert expected.strip() in text
+    assert len(emulator.requests_to("chat")) == 2
+
+
+def test_retry_after_is_honoured(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=429, headers={"Retry-After": "0.4"})
+    with sync_client(emulator) as giga:
+        started = time.monotonic()
+        giga.chat("patience")
+        assert time.monotonic() - started >= 0.4
+
+
+def test_retries_are_bounded_and_end_in_a_typed_error(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=500, times=10)
+    with sync_client(emulator, max_retries=2) as giga, pytest.raises(APIError) as caught:
+        giga.chat("doomed")
+    assert caught.value.status_code == 500
+    assert "Try again later" in str(caught.value)
+    assert len(emulator.requests_to("chat")) == 3
+
+
+def test_long_retry_after_is_reported_not_waited(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=429, headers={"Retry-After": "120"})
+    with sync_client(emulator) as giga, pytest.raises(RateLimitError) as caught:
+        giga.chat("hurry")
+    assert caught.value.retry_after == 120
+    assert "wait 120 s" in str(caught.value)
+    assert len(emulator.requests_to("chat")) == 1
+
+
+@pytest.mark.parametrize(("status", "message", "fragment"), [
+    (400, "Your request contains invalid JSON syntax.", "could not read the request"),
+    (402, "Payment Required", "balance for this model is exhausted"),
+    (413, "Payload too large", "too large"),
+    (422, "Invalid params: repetition_penalty must be in range (0, +inf)", "rejected the request parameters"),
+])
+def test_client_errors_are_not_retried(emulator: Emulator, status: int, message: str, fragment: str) -> None:
+    emulator.add_fault("chat", status=status, message=message)
+    with sync_client(emulator) as giga, pytest.raises(APIError) as caught:
+        giga.chat("x")
+    assert caught.value.status_code == status
+    assert caught.value.message == message
+    assert fragment in str(caught.value)
+    assert len(emulator.requests_to("chat")) == 1
+
+
+def test_unknown_model_is_named(giga: GigaChat) -> None:
+    with pytest.raises(APIError) as caught:
+        giga.chat("hi", model="GigaChat-9000")
+    assert caught.value.status_code == 404
+    assert "Model 'GigaChat-9000' does not exist" in str(caught.value)
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v2"])
+@pytest.mark.parametrize("fault", [{"drop": "mid"}, {"event": "error"}, {"event": "malformed"}])
+def test_broken_stream_after_text_raises_with_the_partial_text(emulator: Emulator, api_version: str,
+                                                              fault: dict) -> None:
+    emulator.add_fault("chat", after_chunks=3, **fault)
+    received = []
+    with sync_client(emulator, api_version=api_version) as giga, pytest.raises(StreamError) as caught:
+        for chunk in giga.stream("break [emulator words=30]"):
+            received.append(chunk.text)
+    assert len(received) == 3
+    assert caught.value.partial_text == "".join(received)
+    assert caught.value.partial_text.startswith("GigaChat emulator")
+    assert len(emulator.requests_to("chat")) == 1  # never retried after text was handed out
+
+
+async def test_async_broken_stream_keeps_partial_text(emulator: Emulator) -> None:
+    emulator.add_fault("chat", after_chunks=2, drop="mid")
+    received = []
+    async with async_client(emulator) as giga:
+        with pytest.raises(StreamError) as caught:
+            async for chunk in giga.stream("break [emulator words=30]"):
+                received.append(chunk.text)
+    assert caught.value.partial_text == "".join(received) != ""
+
+
+def test_stream_that_ends_without_final_event_is_an_error(emulator: Emulator) -> None:
+    emulator.add_fault("chat", after_chunks=2, stall=0.01)  # stalls briefly, then resets
+    with sync_client(emulator) as giga, pytest.raises(StreamError):
+        list(giga.stream("x [emulator words=20]"))
+
+
+def test_stalled_stream_times_out_with_partial_text(emulator: Emulator) -> None:
+    emulator.add_fault("chat", after_chunks=2, stall=30)
+    with sync_client(emulator, timeout=0.5) as giga, pytest.raises(StreamError) as caught:
+        started = time.monotonic()
+        list(giga.stream("stall [emulator words=20]"))
+    assert time.monotonic() - started < 5
+    assert "Timed out after 0.5 s" in str(caught.value)
+    assert caught.value.partial_text.startswith("GigaChat emulator")
+
+
+def test_silent_server_is_a_timeout_in_bounded_time(emulator: Emulator) -> None:
+    emulator.add_fault("chat", delay=30)
+    with sync_client(emulator, timeout=0.5) as giga, pytest.raises(GigaChatTimeoutError) as caught:
+        started = time.monotonic()
+        giga.chat("hello?")
+    assert time.monotonic() - started < 3
+    assert "GIGACHAT_TIMEOUT" in str(caught.value)
+
+
+def test_silent_listener_is_a_connect_timeout(tmp_path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # accepts the TCP connection but never speaks TLS or HTTP
+    port = listener.getsockname()[1]
+    try:
+        with GigaChat(base_url=f"http://127.0.0.1:{port}/v1", access_token="t", timeout=0.5,
+                      max_retries=0) as giga, pytest.raises(GigaChatTimeoutError):
+            started = time.monotonic()
+            giga.chat("anyone?")
+        assert time.monotonic() - started < 3
+    finally:
+        listener.close()
+
+
+def test_connection_refused_is_retried_then_typed(tmp_path) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens here now
+    with GigaChat(base_url=f"https://127.0.0.1:{port}/v1", access_token="t", retry_backoff_factor=0.01) as giga:
+        with pytest.raises(GigaChatConnectionError) as caught:
+            giga.chat("hello")
+    assert "Could not connect to 127.0.0.1" in str(caught.value)
+
+
+def test_untrusted_server_is_a_tls_error_that_names_the_fix(emulator: Emulator) -> None:
+    settings = emulator.client_settings()
+    del settings["ca_bundle_file"]
+    with GigaChat(**settings) as giga, pytest.raises(TLSError) as caught:
+        giga.chat("hi")
+    assert "GIGACHAT_CA_BUNDLE_FILE" in str(caught.value)
+    assert "a CA this client does not trust" in str(caught.value)
+
+
+def test_wrong_host_name_is_a_tls_error() -> None:
+    with Emulator(cert_hostnames=("gigachat.invalid",)) as emu, GigaChat(**emu.client_settings()) as giga:
+        with pytest.raises(TLSError, match="not issued for that host name"):
+            giga.chat("hi")
+
+
+def test_expired_certificate_is_a_tls_error() -> None:
+    with Emulator(cert_expired=True) as emu, GigaChat(**emu.client_settings()) as giga:
+        with pytest.raises(TLSError, match="expired"):
+            giga.chat("hi")
+
+
+def test_verification_can_be_switched_off_explicitly_and_warns(emulator: Emulator) -> None:
+    settings = emulator.client_settings(verify_ssl_certs=False)
+    del settings["ca_bundle_file"]
+    import gigachat_mcp.client._tls as tls
+
+    tls._warned_insecure = False
+    with pytest.warns(UserWarning, match="NOT verified"), GigaChat(**settings) as giga:
+        assert "heard" in giga.chat("insecure").text
+
+
+@pytest.mark.parametrize(("credentials", "scope", "code", "fragment"), [
+    ("bm90LXJlZ2lzdGVyZWQ6c2VjcmV0", "PERS", 6, "does not know these credentials"),
+    ("%%%not-base64%%%", "PERS", 4, "could not be decoded"),
+    (None, "B2B", 7, "does not belong to scope GIGACHAT_API_B2B"),
+])
+def test_oauth_failures_are_authentication_errors_with_the_fix(emulator: Emulator, credentials, scope, code,
+                                                               fragment) -> None:
+    overrides = {"scope": scope}
+    if credentials:
+        overrides["credentials"] = credentials
+    with sync_client(emulator, **overrides) as giga, pytest.raises(AuthenticationError) as caught:
+        giga.chat("hi")
+    assert caught.value.code == code
+    assert fragment in str(caught.value)
+    assert emulator.requests_to("chat") == []
+    assert (credentials or emulator.credentials) not in str(caught.value)
+
+
+def test_oauth_host_429_and_5xx_are_retried(emulator: Emulator) -> None:
+    emulator.add_fault("oauth", status=429, headers={"Retry-After": "0.05"})
+    emulator.add_fault("oauth", status=503)
+    with sync_client(emulator) as giga:
+        assert "heard" in giga.chat("hi").text
+    assert emulator.oauth_calls == 3
+
+
+def test_missing_credentials_is_a_config_error_naming_the_variable(emulator: Emulator) -> None:
+    with GigaChat(base_url=emulator.base_url, ca_bundle_file=emulator.ca_file) as giga:
+        with pytest.raises(ConfigError, match="Set GIGACHAT_CREDENTIALS"):
+            giga.chat("hi")
+    assert emulator.requests == []
+
+
+def test_rejected_fresh_token_blames_the_credentials(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=401, times=2)
+    with sync_client(emulator) as giga, pytest.raises(AuthenticationError, match="freshly issued token was rejected"):
+        giga.chat("hi")
+    assert emulator.oauth_calls == 2
+    assert len(emulator.requests_to("chat")) == 2

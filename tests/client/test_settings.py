@@ -1,0 +1,89 @@
+"""Settings: arguments > GIGACHAT_* environment > defaults, validated with errors that name the variable."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+
+import pytest
+
+from gigachat_mcp import APIError, ConfigError, GigaChat, Settings, StreamError
+
+
+def test_defaults_match_the_documented_table() -> None:
+    s = Settings.resolve(environ={})
+    assert s.base_url == "https://api.giga.chat/v1"
+    assert s.auth_url == "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
+    assert (s.scope, s.model, s.timeout, s.max_retries, s.api_version, s.token_cache) == (
+        "GIGACHAT_API_PERS", "GigaChat-2", 30.0, 2, "v1", "file")
+    assert s.verify_ssl_certs is True and s.auth_method == "none"
+
+
+def test_arguments_beat_environment_beat_defaults() -> None:
+    env = {"GIGACHAT_MODEL": "GigaChat-2-Pro", "GIGACHAT_TIMEOUT": "12.5", "GIGACHAT_SCOPE": "corp",
+           "GIGACHAT_VERIFY_SSL_CERTS": "False", "GIGACHAT_MAX_RETRIES": "5", "GIGACHAT_API_VERSION": "v2"}
+    s = Settings.resolve(environ=env, model="GigaChat-2-Max")
+    assert s.model == "GigaChat-2-Max"  # argument wins
+    assert s.timeout == 12.5 and s.max_retries == 5 and s.api_version == "v2"  # environment beats defaults
+    assert s.scope == "GIGACHAT_API_CORP" and s.verify_ssl_certs is False
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"GIGACHAT_TIMEOUT": "soon"}, "GIGACHAT_TIMEOUT must be a number, not 'soon'"),
+    ({"GIGACHAT_TIMEOUT": "0"}, "GIGACHAT_TIMEOUT must be a positive number"),
+    ({"GIGACHAT_MAX_RETRIES": "1.5"}, "GIGACHAT_MAX_RETRIES must be a whole number"),
+    ({"GIGACHAT_VERIFY_SSL_CERTS": "maybe"}, "GIGACHAT_VERIFY_SSL_CERTS must be true or false"),
+    ({"GIGACHAT_SCOPE": "GIGACHAT_API_FREE"}, "Use PERS (individuals)"),
+    ({"GIGACHAT_BASE_URL": "api.giga.chat/v1"}, "GIGACHAT_BASE_URL='api.giga.chat/v1' is not an http(s) URL"),
+    ({"GIGACHAT_API_VERSION": "v3"}, "GIGACHAT_API_VERSION must be v1 or v2"),
+    ({"GIGACHAT_TOKEN_CACHE": "redis"}, "GIGACHAT_TOKEN_CACHE must be 'file' or 'memory'"),
+    ({"GIGACHAT_CA_BUNDLE_FILE": "/nonexistent/ca.pem"}, "GIGACHAT_CA_BUNDLE_FILE points at '/nonexistent/ca.pem'"),
+    ({"GIGACHAT_USER": "me"}, "set GIGACHAT_PASSWORD as well"),
+    ({"GIGACHAT_KEY_FILE_PASSWORD": "x", "GIGACHAT_MAX_CONNECTIONS": "0"}, "GIGACHAT_MAX_CONNECTIONS must be 1 or more"),
+])
+def test_bad_values_are_config_errors_naming_the_variable(env: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.resolve(environ=env)
+    assert fragment in str(caught.value)
+
+
+def test_unknown_keyword_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="Unknown setting"):
+        GigaChat(api_key="x")
+
+
+def test_secret_values_never_appear_in_errors_or_reprs() -> None:
+    key = base64.b64encode(b"client-id-0123:client-secret-4567").decode()
+    for misplaced in ({"GIGACHAT_SCOPE": key}, {"GIGACHAT_TIMEOUT": key}, {"GIGACHAT_BASE_URL": key}):
+        with pytest.raises(ConfigError) as caught:  # a key pasted into the wrong variable
+            Settings.resolve(environ=misplaced)
+        assert key not in str(caught.value) and "looks like a key" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.resolve(environ={}, user="u", password="pw", key_file_password=["not", "text"], max_retries="x")
+    s = Settings.resolve(environ={}, credentials="abc:topsecret", password="pw-secret", user="u",
+                         access_token="tok-secret", key_file_password="kp-secret")
+    text = repr(s) + repr(GigaChat(settings=s))
+    for secret in ("topsecret", "pw-secret", "tok-secret", "kp-secret", s.credentials):
+        assert secret not in text
+    assert "topsecret" in s.secrets  # the decoded client secret is known, so logs can redact it
+
+
+@pytest.mark.parametrize("given", ["Basic {key}", "  {key}  ", "{raw}"])
+def test_credentials_are_accepted_as_shown_with_prefix_or_raw(given: str) -> None:
+    key = base64.b64encode(b"client:secret").decode()
+    s = Settings.resolve(environ={}, credentials=given.format(key=key, raw="client:secret"))
+    assert s.credentials == key
+
+
+def test_replace_revalidates() -> None:
+    s = Settings.resolve(environ={})
+    assert s.replace(scope="b2b").scope == "GIGACHAT_API_B2B"
+    with pytest.raises(ConfigError):
+        s.replace(timeout=-1)
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    error = pickle.loads(pickle.dumps(StreamError("broke", partial_text="half", status_code=500)))
+    assert (str(error), error.partial_text, error.status_code) == ("broke", "half", 500)
+    api = pickle.loads(pickle.dumps(APIError("m", status_code=404, server_message="No such model")))
+    assert (api.status_code, api.message) == (404, "No such model")
