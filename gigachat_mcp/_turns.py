@@ -1,0 +1,143 @@
+"""One chat turn of the MCP server: queue for an upstream stream, stream into the conversation, tell listeners.
+
+Listeners (MCP progress for the caller, resource-updated for subscribers) hear at most once per `interval`,
+and the latest state is always delivered within one interval: a separate notifier task sends whatever is
+newest when it wakes, so a burst of chunks costs one message and a pause never hides the last one. Each
+message carries a bounded tail of the answer, so a 10x longer answer costs 10x work, not 100x.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from . import AsyncGigaChat, ChatChunk, GigaChatError
+from ._conversations import Conversation
+
+__all__ = ["TurnRunner"]
+
+log = logging.getLogger("gigachat_mcp.server")
+
+Progress = Callable[[float, str], Awaitable[None]]
+Publish = Callable[[Conversation], Awaitable[None]]
+QUEUED_MESSAGE = "Waiting for a free GigaChat stream (a personal key allows one at a time)…"
+
+
+class _Notifier:
+    """Sends the newest state to the caller and subscribers, at most once per interval."""
+
+    def __init__(self, conversation: Conversation, progress: Progress | None, publish: Publish, interval: float,
+                 tail: int) -> None:
+        self.conversation = conversation
+        self.progress = progress
+        self.publish = publish
+        self.interval = interval
+        self.tail = tail
+        self._changed = anyio.Event()
+        self._sent_length = -1.0
+        self.first_sent_at: float | None = None
+
+    def poke(self) -> None:
+        self._changed.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed = anyio.Event()
+            await self.send()
+            await anyio.sleep(self.interval)
+
+    async def send(self) -> None:
+        conversation = self.conversation
+        length = conversation.answer_length
+        if self.progress is not None and length > self._sent_length and (length or conversation.status == "queued"):
+            message = conversation.tail(self.tail) if length else QUEUED_MESSAGE
+            self._sent_length = length
+            try:
+                await self.progress(float(length), message)
+            except Exception:  # noqa: BLE001 - a caller that went away must not end the answer
+                log.debug("progress notification not delivered", exc_info=True)
+                self.progress = None
+            if self.first_sent_at is None and length:
+                self.first_sent_at = time.perf_counter()
+        await self.publish(conversation)
+
+
+class TurnRunner:
+    """Runs turns against one AsyncGigaChat, at most `max_streams` upstream streams at a time."""
+
+    def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000) -> None:
+        self.client = client
+        self.max_streams = max_streams
+        self.interval = interval
+        self.tail = tail
+        self._slots = anyio.Semaphore(max_streams)
+        self.first_chunk_at: float | None = None  # for the latency benchmark
+        self.last_notifier: _Notifier | None = None
+
+    async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+                  progress: Progress | None, publish: Publish) -> Conversation:
+        """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it."""
+        notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
+        self.last_notifier = notifier
+        failure: BaseException | None = None
+        final: ChatChunk | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(notifier.run)
+            try:
+                final = await self._stream(conversation, messages, options, notifier)
+            except BaseException as exc:  # noqa: BLE001 - decided below, outside the task group
+                failure = exc
+            group.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            if failure is None:
+                usage = final.usage if final is not None else None
+                conversation.finish("done", finish_reason=final.finish_reason if final else None,
+                                    usage=_usage_dict(usage))
+            elif isinstance(failure, anyio.get_cancelled_exc_class()):
+                conversation.finish("cancelled")
+            elif isinstance(failure, GigaChatError):
+                conversation.finish("error", error=str(failure))
+            else:
+                log.error("unexpected failure while streaming", exc_info=failure)
+                conversation.finish("error", error=f"Unexpected {type(failure).__name__}; see the server log.")
+            await notifier.send()
+        if failure is not None:
+            raise failure
+        return conversation
+
+    async def _stream(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+                      notifier: _Notifier) -> ChatChunk | None:
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            notifier.poke()  # tell the caller it is queued behind another stream
+            await self._slots.acquire()
+        try:
+            conversation.status = "streaming"
+            notifier.poke()
+            final = None
+            async with contextlib.aclosing(self.client.stream(messages, **options)) as chunks:
+                async for chunk in chunks:
+                    if chunk.text:
+                        if self.first_chunk_at is None:
+                            self.first_chunk_at = time.perf_counter()
+                        conversation.append(chunk.text)
+                        notifier.poke()
+                    if chunk.finish_reason is not None:
+                        final = chunk
+            return final
+        finally:
+            self._slots.release()
+
+
+def _usage_dict(usage: Any) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {name: getattr(usage, name) for name in
+            ("prompt_tokens", "completion_tokens", "total_tokens", "precached_prompt_tokens")}
