@@ -24,7 +24,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import Emulator
+    from ._emulator import Emulator
 
     emulator = Emulator(tls=args.tls, host=args.host, port=args.port, cert_dir=args.cert_dir,
                         chunk_delay=args.chunk_delay, token_ttl=args.token_ttl)

@@ -1,0 +1,1 @@
+"""The subcommands of `gigachat-mcp`, one module each, imported only when run."""

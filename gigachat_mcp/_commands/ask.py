@@ -1,0 +1,55 @@
+"""`gigachat-mcp ask`: one answer streamed to the terminal, or one JSON object for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .. import GigaChat, GigaChatError
+from ._common import fail, settings_for
+
+
+def run(args: argparse.Namespace) -> int:
+    prompt = args.prompt
+    if prompt is None or prompt == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            print("gigachat-mcp ask: give a prompt, or pipe one on stdin", file=sys.stderr)
+            return 2
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
+        return 2
+    options = {"model": args.model, "system": args.system, "temperature": args.temperature,
+               "max_tokens": args.max_tokens}
+    received: list[str] = []
+    try:
+        with settings_for(args.emulator) as settings, GigaChat(settings) as giga:
+            final = None
+            for chunk in giga.stream(prompt, **options):
+                received.append(chunk.text)
+                if not args.json:
+                    sys.stdout.write(chunk.text)
+                    sys.stdout.flush()
+                if chunk.finish_reason is not None:
+                    final = chunk
+    except KeyboardInterrupt:
+        if not args.json:
+            sys.stdout.write("\n")
+        print("gigachat-mcp: interrupted", file=sys.stderr)
+        return 130
+    except GigaChatError as exc:
+        if received and not args.json:
+            sys.stdout.write("\n")
+        return fail(str(exc))
+    text = "".join(received)
+    if args.json:
+        usage = final.usage if final is not None else None
+        print(json.dumps({"text": text, "model": final.model if final else None,
+                          "finish_reason": final.finish_reason if final else None,
+                          "usage": usage and {"prompt_tokens": usage.prompt_tokens,
+                                              "completion_tokens": usage.completion_tokens,
+                                              "total_tokens": usage.total_tokens}}, ensure_ascii=False))
+    else:
+        sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,98 @@
+"""The `gigachat-mcp` command. With no arguments it serves MCP over stdio, which is what MCP hosts run.
+
+Only argparse is imported up front; each command imports what it needs when it runs, so hosts that start the
+server often pay for nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._version import __version__
+
+HOSTS = ("claude-desktop", "cursor", "vscode", "claude-code")
+EPILOG = """\
+first steps:
+  gigachat-mcp demo                  see it work end to end (uses the built-in emulator without credentials)
+  gigachat-mcp doctor                check credentials, scope, certificates and connectivity, with fixes
+  gigachat-mcp config claude-desktop print the snippet that adds this server to an MCP host
+  gigachat-mcp ask "Привет!"         one answer, streamed to the terminal
+
+Configure with GIGACHAT_CREDENTIALS (your authorization key) and, for business keys, GIGACHAT_SCOPE.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gigachat-mcp",
+        description="GigaChat for MCP assistants, notebooks and the terminal.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gigachat-mcp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve MCP (stdio by default; what hosts run)",
+                                description="Serve the GigaChat MCP server.")
+    serve.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio",
+                       help="stdio for desktop hosts (default), streamable-http for remote clients")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+
+    ask = commands.add_parser("ask", help="ask once and stream the answer to the terminal",
+                              description="Ask GigaChat once; the answer streams to stdout. Exit codes: 0 ok, "
+                                          "1 GigaChat or network error, 2 usage, 130 interrupted.")
+    ask.add_argument("prompt", nargs="?", help="the question; read from stdin when omitted or '-'")
+    ask.add_argument("-m", "--model", help="model id, e.g. GigaChat-2-Max (default: GIGACHAT_MODEL or GigaChat-2)")
+    ask.add_argument("-s", "--system", help="system prompt")
+    ask.add_argument("-t", "--temperature", type=float, help="sampling temperature, e.g. 0.3")
+    ask.add_argument("--max-tokens", type=int, help="upper bound on answer length")
+    ask.add_argument("--json", action="store_true", help="print one JSON object (text, model, usage) for scripts")
+    ask.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+
+    from .emulator._cli import build_parser as emulator_parser
+
+    emulator_parser(commands.add_parser("emulator", help="run the offline GigaChat emulator and print its env"))
+
+    doctor = commands.add_parser("doctor", help="diagnose configuration, certificates and connectivity",
+                                 description="Check each step from settings to a chat, and print the fix for any "
+                                             "that fails. Secrets are never printed.")
+    doctor.add_argument("--emulator", action="store_true", help="check against the built-in emulator")
+
+    config = commands.add_parser("config", help="print the configuration snippet for an MCP host",
+                                 description="Print what to paste into an MCP host's configuration.")
+    config.add_argument("host", choices=HOSTS, help="which host")
+
+    demo = commands.add_parser("demo", help="drive the MCP server with a real MCP client and stream its answer",
+                               description="Start `gigachat-mcp` over stdio, connect an MCP client, and stream a "
+                                           "chat answer's progress to the terminal. Without credentials (or with "
+                                           "--emulator) it runs against the built-in emulator.")
+    demo.add_argument("--emulator", action="store_true", help="use the emulator even if credentials are set")
+    demo.add_argument("prompt", nargs="?", default="Расскажи коротко, что ты умеешь.", help="what to ask")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "serve":
+        from ._commands.serve import run
+    elif command == "ask":
+        from ._commands.ask import run
+    elif command == "emulator":
+        from .emulator._cli import run
+    elif command == "doctor":
+        from ._commands.doctor import run
+    elif command == "config":
+        from ._commands.hosts import run
+    else:
+        from ._commands.demo import run
+    if args.command is None:
+        args = build_parser().parse_args(["serve"])
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The real `gigachat-mcp` command over stdio, driven by the SDK's client, on both protocol eras."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from gigachat_mcp.emulator import Emulator
+from tests.helpers import gigachat_mcp_command, subprocess_env
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_server_streams_progress_and_answers(emulator: Emulator, mode: str) -> None:
+    emulator.chunk_delay = 0.02
+    command, *args = gigachat_mcp_command()
+    params = StdioServerParameters(command=command, args=args, env=subprocess_env(emulator,
+                                                                                  GIGACHAT_LOG_LEVEL="DEBUG"))
+    progress: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with Client(params, mode=mode) as client:
+        assert {t.name for t in (await client.list_tools()).tools} >= {"chat", "list_models"}
+        result = await client.call_tool("chat", {"prompt": "over stdio [emulator words=20]", "system": "sys"},
+                                        progress_callback=on_progress)
+        follow = await client.call_tool("chat", {"prompt": "and again",
+                                                 "conversation_id": result.structured_content["conversation_id"]})
+        bad = await client.call_tool("chat", {"prompt": "x", "model": "Nope-1"})
+    assert not result.is_error
+    assert result.structured_content["text"].startswith('GigaChat emulator (GigaChat-2) heard: "over stdio"')
+    assert len(progress) >= 2 and result.structured_content["text"].startswith(progress[0])
+    assert 'Previous user message: "over stdio' in follow.structured_content["text"]
+    assert bad.is_error and "Available chat models" in bad.content[0].text
