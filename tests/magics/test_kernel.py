@@ -1,0 +1,142 @@
+"""The magic in a real Jupyter kernel (nbclient, jupyter_client) and in real terminal IPython."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from gigachat_mcp.emulator import Emulator
+from tests.helpers import subprocess_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RecordingClient(NotebookClient):
+    """Keeps every iopub message, to see the display updates that the saved notebook folds away."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.messages: list[tuple[int, dict]] = []
+
+    def process_message(self, msg, cell, cell_index):
+        self.messages.append((cell_index, msg))
+        return super().process_message(msg, cell, cell_index)
+
+
+@pytest.fixture
+def kernel_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    for name, value in subprocess_env(emulator).items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
+def run_notebook(cells: list[str], tmp_path: Path) -> tuple[nbformat.NotebookNode, RecordingClient]:
+    nb = new_notebook(cells=[new_code_cell(source) for source in cells])
+    client = RecordingClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    return nb, client
+
+
+def test_notebook_streams_saves_both_mime_types_and_remembers(kernel_env: Emulator, tmp_path: Path) -> None:
+    nb, client = run_notebook([
+        "%load_ext gigachat_magics",
+        "%%gigachat -s 'Be brief'\nFirst question [emulator words=40 delay=0.03]",
+        "%%gigachat\nSecond question",
+    ], tmp_path)
+    live = [msg for index, msg in client.messages if index == 1 and msg["msg_type"] == "update_display_data"]
+    assert len(live) >= 4  # the answer grew in place several times while it arrived
+    texts = [msg["content"]["data"]["text/plain"] for msg in live]
+    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
+    first_outputs = nb.cells[1].outputs
+    final = first_outputs[0]["data"]
+    assert final["text/markdown"] == final["text/plain"]
+    assert final["text/plain"].startswith('GigaChat emulator (GigaChat-2) heard: "First question".')
+    assert final["text/plain"].endswith("w40.")
+    assert first_outputs[1]["data"]["text/markdown"].startswith("*GigaChat-2:2.0.28.2")  # the status line
+    second = nb.cells[2].outputs[0]["data"]["text/plain"]
+    assert 'Previous user message: "First question' in second and 'System prompt: "Be brief"' in second
+    assert "transient" not in first_outputs[0]  # nothing ephemeral is saved
+
+
+def test_the_example_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in subprocess_env().items():
+        monkeypatch.setenv(name, value)
+    nb = nbformat.read(ROOT / "examples" / "gigachat_magics.ipynb", as_version=4)
+    NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
+    assert 'heard: "Что такое озеро Байкал?"' in text
+    assert "characters" in text and "3 answers this session" in text
+
+
+def test_interrupt_keeps_partial_text_aborts_queued_cells_and_closes_the_stream(kernel_env: Emulator) -> None:
+    emulator = kernel_env
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("%load_ext gigachat_magics", timeout=30)
+        answer_id = client.execute("%%gigachat\nA very long answer [emulator words=600 delay=0.03]")
+        queued_id = client.execute("print('the queued cell ran')")
+        updates: list[str] = []
+        deadline = time.monotonic() + 30
+        while len(updates) < 3 and time.monotonic() < deadline:
+            msg = client.get_iopub_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") == answer_id and msg["msg_type"] == "update_display_data":
+                updates.append(msg["content"]["data"]["text/plain"])
+        manager.interrupt_kernel()
+        replies = {}
+        while len(replies) < 2:
+            reply = client.get_shell_msg(timeout=30)
+            replies[reply["parent_header"]["msg_id"]] = reply["content"]
+        printed = []
+        while True:
+            try:
+                msg = client.get_iopub_msg(timeout=1)
+            except Exception:  # queue drained
+                break
+            if msg["msg_type"] == "update_display_data" and msg["parent_header"].get("msg_id") == answer_id:
+                updates.append(msg["content"]["data"]["text/plain"])
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert replies[answer_id]["status"] == "error" and replies[answer_id]["ename"] == "KeyboardInterrupt"
+    assert replies[queued_id]["status"] == "aborted" and "the queued cell ran" not in "".join(printed)
+    assert updates[-1].endswith("*[interrupted]*")
+    assert updates[-1].startswith(updates[2].rstrip())  # the partial text stayed, with the marker added
+    assert emulator.wait_until(lambda: emulator.streams and emulator.streams[-1].outcome == "client went away", 5)
+    record = emulator.streams[-1]
+    assert record.sent_chunks < record.planned_chunks
+
+
+def test_terminal_ipython_prints_deltas_as_they_arrive(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.chunk_delay = 0.04
+    script = tmp_path / "ask.ipy"
+    script.write_text("%%gigachat\nHello terminal [emulator words=30]\n")  # a .ipy file is one cell
+    ipython = Path(sys.executable).parent / "ipython"
+    proc = subprocess.Popen([str(ipython), "--no-banner", "--colors=nocolor", "--ext=gigachat_magics", str(script)],
+                            cwd=tmp_path,
+                            env=subprocess_env(emulator, IPYTHONDIR=str(tmp_path / "ipython")),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = proc.stdout.read1(40)
+    head_at = time.monotonic()
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert time.monotonic() - head_at > 0.3  # the start was shown while the rest was still streaming
+    out = (head + rest).decode()
+    assert 'GigaChat emulator (GigaChat-2) heard: "Hello terminal". Roles: user. w1 w2' in out
+    assert "w30.\n[GigaChat-2:2.0.28.2" in out
+    assert "<IPython.core.display" not in out  # no repr spam from display() in a terminal
