@@ -48,11 +48,11 @@ class LiveDisplay:
         if now - self._last >= self.interval:
             self._flush(now)
 
-    def finish(self, suffix: str = "") -> None:
-        """Always the last update: the whole text (plus a marker such as *[interrupted]*)."""
-        if self._dirty or suffix or not self.parts:
-            if suffix:
-                self.parts.append(suffix)
+    def finish(self, marker: str = "") -> None:
+        """Always the last update: the whole text, plus a marker such as *[interrupted]* if given."""
+        if marker:
+            self.parts.append(f"\n\n*[{marker}]*" if self.fmt != "text" else f"\n\n[{marker}]")
+        if self._dirty or marker or not self.parts:
             self._flush(time.monotonic())
 
     def note(self, text: str) -> None:
@@ -78,8 +78,8 @@ class TerminalDisplay:
         sys.stdout.write(delta)
         sys.stdout.flush()
 
-    def finish(self, suffix: str = "") -> None:
-        sys.stdout.write(suffix + "\n")
+    def finish(self, marker: str = "") -> None:
+        sys.stdout.write(f"\n[{marker}]\n" if marker else "\n")
         sys.stdout.flush()
 
     def note(self, text: str) -> None:

@@ -112,17 +112,17 @@ class GigaChatMagics(Magics):
                     if chunk.finish_reason is not None:
                         final = chunk
         except KeyboardInterrupt:
-            view.finish("\n\n*[interrupted]*" if fmt != "text" else "\n\n[interrupted]")
+            view.finish("interrupted")
             raise
         except GigaChatError as exc:
             if view.parts:
-                view.finish("\n\n*[stopped by an error]*" if fmt != "text" else "\n\n[stopped by an error]")
+                view.finish("stopped by an error")
             if isinstance(exc, (ConfigError, AuthenticationError)):
                 self._client = None  # the next cell re-reads the environment
             hint = NOTEBOOK_KEY_HINT if "GIGACHAT_CREDENTIALS" in str(exc) and isinstance(exc, ConfigError) else ""
             raise UsageError(f"GigaChat: {exc}{hint}") from None
-        view.finish()
         text = "".join(view.parts)
+        view.finish()
         if final is not None and final.usage is not None:
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 self.usage[name] += getattr(final.usage, name)

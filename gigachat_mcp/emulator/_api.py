@@ -89,6 +89,15 @@ class API:
         with self._lock:
             self._tokens.clear()
 
+    def expire_tokens(self) -> None:
+        with self._lock:
+            for issued in self._tokens.values():
+                issued.expires_at = time.time() - 1
+
+    def issued_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._tokens)
+
     def active_streams(self) -> int:
         with self._lock:
             return sum(self._active.values())

@@ -86,6 +86,7 @@ class Emulator:
             self._server.stopping.set()
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
@@ -163,6 +164,15 @@ class Emulator:
     def revoke_tokens(self) -> None:
         """Invalidate every issued token, as a key rotation or a server restart would."""
         self.api.revoke_tokens()
+
+    def expire_tokens(self) -> None:
+        """Make every issued token expired now (the server answers 401 'Token has expired')."""
+        self.api.expire_tokens()
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out and still known, e.g. to check none leaked into logs."""
+        return self.api.issued_tokens()
 
     @property
     def token_ttl(self) -> float:

@@ -31,7 +31,19 @@ class Server(ThreadingHTTPServer):
         self.app = app
         self.tls = tls
         self.stopping = threading.Event()
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, Connection)
+
+    def close_connections(self) -> None:
+        """End every open connection, keep-alive ones included, as a stopped server does."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def finish_request(self, request: socket.socket, client_address: Any) -> None:
         """Runs in the connection's own thread, so a slow TLS handshake never blocks accepting others."""
@@ -43,9 +55,13 @@ class Server(ThreadingHTTPServer):
                 request.close()  # e.g. the client does not trust our CA: it aborts the handshake
                 return
             request.settimeout(None)
+        with self._open_lock:
+            self._open.add(request)
         try:
             self.RequestHandlerClass(request, client_address, self)
         finally:
+            with self._open_lock:
+                self._open.discard(request)
             try:
                 request.close()
             except OSError:

@@ -183,9 +183,7 @@ def test_token_near_expiry_is_refreshed_before_use(emulator: Emulator) -> None:
 def test_expired_token_is_refreshed_without_the_caller_noticing(emulator: Emulator) -> None:
     with sync_client(emulator) as giga:
         giga.chat("one")
-        giga._auth._source._token = Token(giga._auth.header().removeprefix("Bearer "), time.time() + 3600)
-        emulator.token_ttl = 1800
-        emulator.api._tokens = {k: type(v)(v.owner, v.scope, time.time() - 1) for k, v in emulator.api._tokens.items()}
+        emulator.expire_tokens()  # the client still believes its token is good for 30 minutes
         assert "heard" in giga.chat("two").text  # 401 'Token has expired' -> refresh -> retry once
     assert emulator.oauth_calls == 2
     assert [r.endpoint for r in emulator.requests] == ["oauth", "chat", "chat", "oauth", "chat"]

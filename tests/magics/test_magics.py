@@ -23,6 +23,7 @@ def shell(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inter
     yield ip
     ip.extension_manager.unload_extension("gigachat_magics")
     ip.user_ns.pop("answer", None)
+    ip.config.pop("GigaChatMagics", None)  # %config persists in the singleton shell
 
 
 def ask(ip: InteractiveShell, line: str, cell: str) -> str:
