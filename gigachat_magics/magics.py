@@ -52,6 +52,7 @@ class GigaChatMagics(Magics):
         self.history = History()
         self.usage = {"answers": 0, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self._client: Any = None
+        self._environment: dict[str, str] = {}
 
     # --- %%gigachat --------------------------------------------------------------------------------------------
 
@@ -132,6 +133,11 @@ class GigaChatMagics(Magics):
         return text
 
     def _giga(self) -> Any:
+        """The client, rebuilt when GIGACHAT_* changed (a key fixed mid-session applies to the next cell)."""
+        environment = _gigachat_environment()
+        if self._client is not None and environment != self._environment:
+            self._client.close()
+            self._client = None
         if self._client is None:
             from gigachat_mcp import ConfigError, GigaChat
 
@@ -139,6 +145,7 @@ class GigaChatMagics(Magics):
                 self._client = GigaChat()
             except ConfigError as exc:
                 raise UsageError(f"GigaChat: {exc}") from None
+            self._environment = environment
         return self._client
 
     # --- %gigachat ---------------------------------------------------------------------------------------------
@@ -193,6 +200,12 @@ class GigaChatMagics(Magics):
         print(f"history: {len(self.history.exchanges)} exchanges (sending up to {self.max_history})   "
               f"format: {self.output_format}   templating: {'on' if self.template else 'off'}")
         print("Change defaults with %config GigaChatMagics.<name> = value (see %config GigaChatMagics).")
+
+
+def _gigachat_environment() -> dict[str, str]:
+    import os
+
+    return {name: value for name, value in os.environ.items() if name.startswith("GIGACHAT_")}
 
 
 def _parse(magic: Any, line: str) -> Any:

@@ -174,7 +174,7 @@ def build_server(
         model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=(
             "Model id, e.g. GigaChat-2, GigaChat-2-Pro, GigaChat-2-Max; see list_models. Default: the "
             "server's GIGACHAT_MODEL."))] = None,
-        temperature: Annotated[float | None, Field(ge=0, le=2, description=(
+        temperature: Annotated[float | None, Field(ge=0, le=2, allow_inf_nan=False, description=(
             "Sampling temperature; lower is more focused. Default: the model's."))] = None,
         max_tokens: Annotated[int | None, Field(ge=1, le=32_768, description="Upper bound on answer length.")] = None,
         conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(

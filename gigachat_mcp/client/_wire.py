@@ -7,6 +7,7 @@ how to read its answer; the clients only send it.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,8 +66,8 @@ class ChatOptions:
 def _check_number(name: str, value: Any, *, low: float, high: float | None = None, open_low: bool = False) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidRequestError(f"{name} must be a number, not {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidRequestError(f"{name} must be a finite number, not {value!r}.")
     if value < low or (open_low and value == low) or (high is not None and value > high):
         bounds = f"{'above' if open_low else 'at least'} {low}" + (f" and at most {high}" if high is not None else "")
         raise InvalidRequestError(f"{name} must be {bounds}, not {value!r}.")

@@ -79,6 +79,7 @@ class API:
         self.streams: list[StreamRecord] = []
         self.oauth_calls = 0
         self._tokens: dict[str, _Issued] = {}
+        self._ever_issued: list[str] = []
         self._active: dict[str, int] = {}
         self._lock = threading.Lock()
         self.changed = threading.Condition(self._lock)
@@ -96,7 +97,7 @@ class API:
 
     def issued_tokens(self) -> list[str]:
         with self._lock:
-            return list(self._tokens)
+            return list(self._ever_issued)
 
     def active_streams(self) -> int:
         with self._lock:
@@ -220,6 +221,7 @@ class API:
         expires = time.time() + self.token_ttl
         with self._lock:
             self._tokens[token] = _Issued(owner, scope, expires)
+            self._ever_issued.append(token)
         return token, expires
 
     def _authorize(self, conn: Connection) -> str | None:

@@ -171,7 +171,7 @@ class Emulator:
 
     @property
     def issued_tokens(self) -> list[str]:
-        """Every access token handed out and still known, e.g. to check none leaked into logs."""
+        """Every access token ever handed out (revoked ones too), e.g. to check none leaked into logs."""
         return self.api.issued_tokens()
 
     @property

@@ -27,6 +27,7 @@ class Fault:
     event: str | None = None  # "malformed" or "error" (error status in the event: `status`, default 500)
     stall: float = 0.0
     times: int = 1
+    skip_requests: int = 0  # let this many matching requests through first, to sprinkle faults among successes
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -59,6 +60,9 @@ class FaultQueue:
         with self._lock:
             for fault in self._faults:
                 if fault.endpoint in (endpoint, "any"):
+                    if fault.skip_requests > 0:
+                        fault.skip_requests -= 1
+                        return None
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

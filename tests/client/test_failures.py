@@ -16,7 +16,6 @@ from gigachat_mcp import (
     GigaChatTimeoutError,
     RateLimitError,
     StreamError,
-    TLSError,
 )
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import async_client, sync_client
@@ -175,37 +174,6 @@ def test_connection_refused_is_retried_then_typed(tmp_path) -> None:
         with pytest.raises(GigaChatConnectionError) as caught:
             giga.chat("hello")
     assert "Could not connect to 127.0.0.1" in str(caught.value)
-
-
-def test_untrusted_server_is_a_tls_error_that_names_the_fix(emulator: Emulator) -> None:
-    settings = emulator.client_settings()
-    del settings["ca_bundle_file"]
-    with GigaChat(**settings) as giga, pytest.raises(TLSError) as caught:
-        giga.chat("hi")
-    assert "GIGACHAT_CA_BUNDLE_FILE" in str(caught.value)
-    assert "a CA this client does not trust" in str(caught.value)
-
-
-def test_wrong_host_name_is_a_tls_error() -> None:
-    with Emulator(cert_hostnames=("gigachat.invalid",)) as emu, GigaChat(**emu.client_settings()) as giga:
-        with pytest.raises(TLSError, match="not issued for that host name"):
-            giga.chat("hi")
-
-
-def test_expired_certificate_is_a_tls_error() -> None:
-    with Emulator(cert_expired=True) as emu, GigaChat(**emu.client_settings()) as giga:
-        with pytest.raises(TLSError, match="expired"):
-            giga.chat("hi")
-
-
-def test_verification_can_be_switched_off_explicitly_and_warns(emulator: Emulator) -> None:
-    settings = emulator.client_settings(verify_ssl_certs=False)
-    del settings["ca_bundle_file"]
-    import gigachat_mcp.client._tls as tls
-
-    tls._warned_insecure = False
-    with pytest.warns(UserWarning, match="NOT verified"), GigaChat(**settings) as giga:
-        assert "heard" in giga.chat("insecure").text
 
 
 @pytest.mark.parametrize(("credentials", "scope", "code", "fragment"), [
