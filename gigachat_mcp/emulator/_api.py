@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +22,7 @@ from ._server import ClientGone, Connection
 __all__ = ["API", "RecordedRequest", "StreamRecord"]
 
 SCOPES = ("GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP")
+LOG_LIMIT = 10_000
 _RQUID = re.compile(r"^[0-9a-fA-F-]{36}$")
 _V1_PATHS = {
     ("GET", "/models"): "models",
@@ -52,6 +54,7 @@ class StreamRecord:
     sent_chunks: int = 0
     outcome: str = "streaming"  # completed | client went away | dropped by fault | stalled | error/malformed event
     started: float = field(default_factory=time.monotonic)
+    first_chunk_at: float | None = None  # time.monotonic() when the first text event was written
     ended: float | None = None
 
 
@@ -75,11 +78,11 @@ class API:
         self.expires_at_unit = expires_at_unit
         self.accept_client_certs = accept_client_certs
         self.faults = FaultQueue()
-        self.requests: list[RecordedRequest] = []
-        self.streams: list[StreamRecord] = []
+        self.requests: deque[RecordedRequest] = deque(maxlen=LOG_LIMIT)  # bounded: emulators may run for days
+        self.streams: deque[StreamRecord] = deque(maxlen=LOG_LIMIT)
         self.oauth_calls = 0
         self._tokens: dict[str, _Issued] = {}
-        self._ever_issued: list[str] = []
+        self._ever_issued: deque[str] = deque(maxlen=LOG_LIMIT)
         self._active: dict[str, int] = {}
         self._lock = threading.Lock()
         self.changed = threading.Condition(self._lock)
@@ -220,6 +223,9 @@ class API:
         token = "emu-" + secrets.token_urlsafe(24)
         expires = time.time() + self.token_ttl
         with self._lock:
+            now = time.time()
+            for stale in [t for t, issued in self._tokens.items() if issued.expires_at < now - 3600]:
+                del self._tokens[stale]  # long expired: a 401 'Unauthorized' now instead of 'Token has expired'
             self._tokens[token] = _Issued(owner, scope, expires)
             self._ever_issued.append(token)
         return token, expires
@@ -281,6 +287,8 @@ class API:
                     return
                 conn.wait(answer.delay)
                 conn.send_event(_delta_event(version, served, piece, first=index == 0))
+                if index == 0:
+                    record.first_chunk_at = time.monotonic()
                 record.sent_chunks += 1
             if fault is not None:
                 self._mid_fault(conn, version, fault, record)
