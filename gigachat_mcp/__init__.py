@@ -11,26 +11,21 @@ This module is the public core API; it imports neither mcp nor IPython and does 
 import logging as _logging
 
 from ._version import __version__
-from .client import (
+from .client._client import AsyncGigaChat, GigaChat
+from .client._errors import (
     APIError,
-    AsyncGigaChat,
     AuthenticationError,
-    ChatChunk,
-    ChatResult,
     ConfigError,
-    GigaChat,
     GigaChatConnectionError,
     GigaChatError,
     GigaChatTimeoutError,
     InvalidRequestError,
-    Model,
     RateLimitError,
-    Settings,
     StreamError,
     TLSError,
-    TokenCount,
-    Usage,
 )
+from .client._settings import Settings
+from .client._types import ChatChunk, ChatResult, Model, TokenCount, Usage
 
 __all__ = [
     "APIError",

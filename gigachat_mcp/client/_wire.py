@@ -235,9 +235,7 @@ def _parse_models(data: Any) -> list[Model]:
 
 
 def count_tokens_call(base_url: str, texts: Sequence[str], model: str) -> Call:
-    inputs = _texts(texts)
-    return Call("POST", base_url + "/tokens/count", _parse_token_counts, body=_dumps({"model": model, "input": inputs}),
-                model=model)
+    return _texts_call(base_url + "/tokens/count", texts, model, _parse_token_counts)
 
 
 def _parse_token_counts(data: Any) -> list[TokenCount]:
@@ -245,24 +243,22 @@ def _parse_token_counts(data: Any) -> list[TokenCount]:
 
 
 def embeddings_call(base_url: str, texts: Sequence[str], model: str) -> Call:
-    inputs = _texts(texts)
-    return Call("POST", base_url + "/embeddings", _parse_embeddings, body=_dumps({"model": model, "input": inputs}),
-                model=model)
+    return _texts_call(base_url + "/embeddings", texts, model, _parse_embeddings)
 
 
 def _parse_embeddings(data: Any) -> list[list[float]]:
     return [item["embedding"] for item in sorted(data["data"], key=lambda item: item.get("index", 0))]
 
 
-def balance_call(base_url: str) -> Call:
-    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())})
-
-
-def _texts(texts: Sequence[str] | str) -> list[str]:
+def _texts_call(url: str, texts: Sequence[str] | str, model: str, parse: Callable[[Any], Any]) -> Call:
     items = [texts] if isinstance(texts, str) else list(texts)
     if not items or not all(isinstance(t, str) for t in items):
         raise InvalidRequestError("texts must be a str or a non-empty list of str.")
-    return items
+    return Call("POST", url, parse, body=_dumps({"model": model, "input": items}), model=model)
+
+
+def balance_call(base_url: str) -> Call:
+    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())})
 
 
 def _dumps(body: Any) -> bytes:

@@ -122,6 +122,42 @@ def test_interrupt_keeps_partial_text_aborts_queued_cells_and_closes_the_stream(
     assert record.sent_chunks < record.planned_chunks
 
 
+def test_rerun_of_a_cell_replaces_its_exchange_in_a_real_kernel(kernel_env: Emulator) -> None:
+    """JupyterLab sends the cell id in the request metadata; re-running a cell must not pile up duplicates."""
+    outputs: list[dict] = []
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("%load_ext gigachat_magics", timeout=30)
+
+        def run_cell(cell_id: str, source: str) -> None:
+            msg = client.session.msg("execute_request", {"code": source, "silent": False, "store_history": True,
+                                                         "user_expressions": {}, "allow_stdin": False,
+                                                         "stop_on_error": True}, metadata={"cellId": cell_id})
+            client.shell_channel.send(msg)
+            reply = client.get_shell_msg(timeout=30)
+            assert reply["content"]["status"] == "ok", reply["content"]
+
+        run_cell("cell-a", "%%gigachat\nfirst draft")
+        run_cell("cell-a", "%%gigachat\nsecond draft")  # the same cell, edited and re-run
+        run_cell("cell-b", "%%gigachat\nnext cell")
+        client.execute_interactive("_m = get_ipython().magics_manager.registry['GigaChatMagics']; "
+                                   "print([e.user for e in _m.history.exchanges])", timeout=30,
+                                   output_hook=outputs.append)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert printed.strip() == "['second draft', 'next cell']"
+    last_request = kernel_env.requests_to("chat")[-1].body["messages"]
+    assert [(m["role"], m["content"]) for m in last_request][:2] == [("user", "second draft"),
+                                                                     ("assistant", last_request[1]["content"])]
+    assert len(last_request) == 3  # the first draft is gone from what the next cell sends
+
+
 def test_terminal_ipython_prints_deltas_as_they_arrive(emulator: Emulator, tmp_path: Path) -> None:
     emulator.chunk_delay = 0.04
     script = tmp_path / "ask.ipy"

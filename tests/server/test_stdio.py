@@ -34,3 +34,49 @@ async def test_stdio_server_streams_progress_and_answers(emulator: Emulator, mod
     assert len(progress) >= 2 and result.structured_content["text"].startswith(progress[0])
     assert 'Previous user message: "over stdio' in follow.structured_content["text"]
     assert bad.is_error and "Available chat models" in bad.content[0].text
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_streamable_http_server_streams_progress_and_answers(emulator: Emulator, mode: str) -> None:
+    import subprocess
+
+    import anyio
+
+    emulator.chunk_delay = 0.02
+    port = free_port()
+    proc = subprocess.Popen([*gigachat_mcp_command(), "serve", "--transport", "streamable-http", "--port", str(port)],
+                            env=subprocess_env(emulator), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with anyio.fail_after(30):
+            while True:  # until the server accepts connections
+                try:
+                    stream = await anyio.connect_tcp("127.0.0.1", port)
+                    await stream.aclose()
+                    break
+                except OSError:
+                    assert proc.poll() is None, proc.stderr.read().decode()
+                    await anyio.sleep(0.05)
+        progress: list[str] = []
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            progress.append(message or "")
+
+        async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
+            result = await client.call_tool("chat", {"prompt": "over http [emulator words=20]"},
+                                            progress_callback=on_progress)
+            again = await client.call_tool("chat", {"prompt": "and again",
+                                                    "conversation_id": result.structured_content["conversation_id"]})
+        assert result.structured_content["text"].startswith('GigaChat emulator (GigaChat-2) heard: "over http"')
+        assert len(progress) >= 2 and result.structured_content["text"].startswith(progress[0])
+        assert 'Previous user message: "over http' in again.structured_content["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
