@@ -107,16 +107,18 @@ def build_server(
     max_messages: int = 40,
     progress_interval: float = 0.1,
     progress_tail: int = 2000,
+    conversations: ConversationStore | None = None,
 ) -> MCPServer:
     """The GigaChat MCP server. Settings come from GIGACHAT_* unless given; a bad setting is reported by the
-    tools (naming the variable), so the server still starts and the host can show the error."""
+    tools (naming the variable), so the server still starts and the host can show the error. Pass
+    `conversations` to look at (or share) the store; otherwise one is made with the two caps."""
     config_error: ConfigError | None = None
     if settings is None:
         try:
             settings = Settings.resolve()
         except ConfigError as exc:
             config_error = exc
-    store = ConversationStore(max_conversations, max_messages)
+    store = conversations if conversations is not None else ConversationStore(max_conversations, max_messages)
     bus = InMemorySubscriptionBus()
     legacy_subscribers: dict[str, set[Any]] = {}
 
@@ -284,7 +286,6 @@ def build_server(
     lowlevel = server._lowlevel_server  # MCPServer has no public hook for these (mcp migration guide)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
-    server.conversations = store  # type: ignore[attr-defined]  # for tests and benchmarks
     return server
 
 
@@ -311,10 +312,13 @@ def _known(store: ConversationStore, conversation_id: str) -> Conversation:
 
 async def _background_turn(runner: TurnRunner, conversation: Conversation, messages: list[dict[str, str]],
                            options: dict[str, Any], publish: Any) -> None:
+    """Runs in the server's task group: any failure is recorded in the conversation, never raised into the group."""
     try:
         await runner.run(conversation, messages, options, None, publish)
     except GigaChatError as exc:
         log.warning("background answer for %s failed: %s", conversation.id, exc)
+    except Exception:  # noqa: BLE001 - already logged and recorded by the runner; the server must live on
+        pass
 
 
 def _answer_result(conversation: Conversation, uri: str, status: Literal["done", "streaming"]) -> CallToolResult:

@@ -58,11 +58,12 @@ class Authenticator:
         return f"Bearer {token.value}"
 
     async def aheader(self) -> str | None:
-        """The same, without blocking the event loop when a token must be fetched."""
-        if self._static is None and self._source is not None:
-            token = self._source.current()
-            if token is not None:
-                return f"Bearer {token.value}"
+        """The same, without blocking the event loop: only fetching a token goes to a worker thread."""
+        if self._static is not None or self._source is None:
+            return self.header()  # no I/O: a ready token, mTLS, or the missing-credentials error
+        token = self._source.current()
+        if token is not None:
+            return f"Bearer {token.value}"
         return await asyncio.to_thread(self.header)
 
     def rejected(self, header: str | None, error: AuthenticationError) -> None:

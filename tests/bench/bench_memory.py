@@ -19,6 +19,7 @@ from mcp import Client
 
 from _common import emulator_process, quiet_environment, settings_from
 from gigachat_mcp import Settings
+from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.server import build_server
 
 
@@ -33,8 +34,9 @@ def main() -> None:
     args = parser.parse_args()
     quiet_environment()
     with emulator_process() as env:
-        server = build_server(Settings.resolve(environ={}, **settings_from(env), token_cache="memory"))
-        store = server.conversations
+        store = ConversationStore()
+        server = build_server(Settings.resolve(environ={}, **settings_from(env), token_cache="memory"),
+                              conversations=store)
         checkpoints = sorted({100, 250, 500, args.conversations})
         levels: dict[int, float] = {}
 

@@ -171,3 +171,26 @@ def test_bad_arguments_are_rejected_before_sending(giga: GigaChat, emulator: Emu
     with pytest.raises(InvalidRequestError, match=fragment.replace("(", r"\(")):
         giga.chat(prompt, **kwargs)
     assert emulator.requests_to("chat") == []
+
+
+async def test_async_client_leaves_the_event_loop_only_to_fetch_a_token(emulator: Emulator,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    hops: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting_to_thread(function, *args, **kwargs):
+        hops.append(function)
+        return await real_to_thread(function, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
+    async with async_client(emulator) as giga:
+        for i in range(5):
+            await giga.chat(f"oauth {i}")
+        token = giga._auth.header().removeprefix("Bearer ")
+    assert len(hops) == 1  # the one token fetch; every later request checks the token without a thread hop
+    async with async_client(emulator, credentials=None, access_token=token) as giga:
+        for i in range(5):
+            await giga.chat(f"ready token {i}")
+    assert len(hops) == 1

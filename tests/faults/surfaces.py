@@ -18,6 +18,7 @@ from IPython.utils.capture import capture_output
 from mcp import Client
 
 from gigachat_mcp import AsyncGigaChat, GigaChat, GigaChatError, Settings, StreamError
+from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
 
@@ -87,7 +88,8 @@ def core_astream(emulator: Emulator, fault: Fault) -> Outcome:
 
 def mcp_tool(emulator: Emulator, fault: Fault) -> Outcome:
     async def main() -> Outcome:
-        server = build_server(Settings.resolve(environ={}, **settings(emulator)))
+        store = ConversationStore()
+        server = build_server(Settings.resolve(environ={}, **settings(emulator)), conversations=store)
         async with Client(server) as client:
             warm = (await client.call_tool("chat", {"prompt": PROMPT})).structured_content["text"]
             fault(emulator)
@@ -96,7 +98,7 @@ def mcp_tool(emulator: Emulator, fault: Fault) -> Outcome:
             seconds = time.monotonic() - started
             if not result.is_error:
                 return Outcome(True, result.structured_content["text"], seconds=seconds, warm_answer=warm)
-            [cid] = [c for c in server.conversations.ids() if server.conversations.peek(c).status == "error"]
+            [cid] = [c for c in store.ids() if store.peek(c).status == "error"]
             snapshot = json.loads((await client.read_resource(f"gigachat://conversations/{cid}")).contents[0].text)
             last = snapshot["messages"][-1]
             partial = last["content"] if last["role"] == "assistant" else ""

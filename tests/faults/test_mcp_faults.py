@@ -15,15 +15,16 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from gigachat_mcp import Settings
+from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
 
 pytestmark = pytest.mark.anyio
 
 
-def server_for(emulator: Emulator, **overrides):
+def server_for(emulator: Emulator, store: ConversationStore | None = None, **overrides):
     return build_server(Settings.resolve(environ={}, **emulator.client_settings(
-        retry_backoff_factor=0.01, token_cache="memory", **overrides)))
+        retry_backoff_factor=0.01, token_cache="memory", **overrides)), conversations=store)
 
 
 @pytest.mark.parametrize("streams", [1, 4])
@@ -55,7 +56,8 @@ async def test_fifty_concurrent_calls_with_faults_each_get_their_own_answer(stre
 
 async def test_client_disconnect_mid_stream_closes_upstream_and_leaves_no_task() -> None:
     with Emulator(chunk_delay=0.05) as emulator:
-        server = server_for(emulator)
+        store = ConversationStore()
+        server = server_for(emulator, store)
         baseline = len(asyncio.all_tasks())
         async with anyio.create_task_group() as group:
             async def connect_and_ask() -> None:
@@ -70,20 +72,20 @@ async def test_client_disconnect_mid_stream_closes_upstream_and_leaves_no_task()
         assert emulator.active_streams == 0
         await anyio.sleep(0.1)
         assert len(asyncio.all_tasks()) <= baseline
-        [cid] = server.conversations.ids()
-        assert server.conversations.peek(cid).status == "cancelled"
-        assert server.conversations.peek(cid).messages[-1]["content"].startswith("GigaChat emulator")
+        [cid] = store.ids()
+        assert store.peek(cid).status == "cancelled"
+        assert store.peek(cid).messages[-1]["content"].startswith("GigaChat emulator")
 
 
 async def test_background_answer_is_cancelled_cleanly_when_the_server_stops() -> None:
     with Emulator(chunk_delay=0.05) as emulator:
-        server = server_for(emulator)
-        async with Client(server) as client:
+        store = ConversationStore()
+        async with Client(server_for(emulator, store)) as client:
             result = await client.call_tool("chat", {"prompt": "bg [emulator words=500]", "background": True})
             cid = result.structured_content["conversation_id"]
             await anyio.to_thread.run_sync(lambda: emulator.wait_until(lambda: emulator.active_streams == 1, 5))
         assert emulator.wait_until(lambda: emulator.streams[-1].outcome == "client went away", 5)
-        assert server.conversations.peek(cid).status == "cancelled"
+        assert store.peek(cid).status == "cancelled"
 
 
 @pytest.mark.parametrize("arguments", [
@@ -144,3 +146,26 @@ def test_fuzz_summary_the_server_answers_after_fuzzing(live_server) -> None:
     portal, client, _ = live_server
     result = portal.call(client.call_tool, "chat", {"prompt": "after the storm"})
     assert json.loads(json.dumps(result.structured_content))["text"].startswith("GigaChat emulator")
+
+
+async def test_an_unexpected_failure_in_a_background_answer_does_not_stop_the_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gigachat_mcp import AsyncGigaChat
+
+    real_stream = AsyncGigaChat.stream
+
+    def broken_once(self, *args, **kwargs):
+        monkeypatch.setattr(AsyncGigaChat, "stream", real_stream)  # only the first stream breaks
+        raise RuntimeError("a bug, not a GigaChat error")
+
+    monkeypatch.setattr(AsyncGigaChat, "stream", broken_once)
+    with Emulator() as emulator:
+        store = ConversationStore()
+        async with Client(server_for(emulator, store)) as client:
+            result = await client.call_tool("chat", {"prompt": "bg", "background": True})
+            waited = await client.call_tool("get_conversation", {
+                "conversation_id": result.structured_content["conversation_id"], "wait_seconds": 5})
+            assert json.loads(waited.content[0].text)["status"] == "error"
+            assert "Unexpected RuntimeError" in json.loads(waited.content[0].text)["error"]
+            after = await client.call_tool("chat", {"prompt": "still serving?"})
+            assert not after.is_error and "still serving?" in after.structured_content["text"]

@@ -12,6 +12,7 @@ import pytest
 from mcp import Client, types
 
 from gigachat_mcp import Settings
+from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
 
@@ -295,7 +296,8 @@ async def test_unknown_conversation_id_says_what_to_do(emulator: Emulator) -> No
 
 async def test_cancelled_call_closes_the_upstream_stream_and_marks_the_conversation(emulator: Emulator) -> None:
     emulator.chunk_delay = 0.05
-    server = build_server(settings_for(emulator))
+    store = ConversationStore()
+    server = build_server(settings_for(emulator), conversations=store)
     async with connect(emulator, server=server) as client:
         with anyio.move_on_after(0.4):
             await client.call_tool("chat", {"prompt": "endless [emulator words=400]"})
@@ -304,7 +306,7 @@ async def test_cancelled_call_closes_the_upstream_stream_and_marks_the_conversat
         assert record.outcome == "client went away"
         assert record.sent_chunks < record.planned_chunks
         assert emulator.active_streams == 0
-        [cid] = server.conversations.ids()
+        [cid] = store.ids()
         snapshot = await read_json(client, f"gigachat://conversations/{cid}")
     assert snapshot["status"] == "cancelled"
     assert snapshot["messages"][-1]["role"] == "assistant" and snapshot["messages"][-1]["content"]
@@ -339,7 +341,8 @@ async def test_list_models_and_count_tokens(emulator: Emulator) -> None:
 
 
 async def test_memory_is_bounded_by_the_conversation_cap(emulator: Emulator) -> None:
-    server = build_server(settings_for(emulator), max_conversations=5, max_messages=4)
+    store = ConversationStore(max_conversations=5, max_messages=4)
+    server = build_server(settings_for(emulator), conversations=store)
     async with connect(emulator, server=server) as client:
         ids = [(await client.call_tool("chat", {"prompt": f"c{i}"})).structured_content["conversation_id"]
                for i in range(8)]
@@ -347,6 +350,6 @@ async def test_memory_is_bounded_by_the_conversation_cap(emulator: Emulator) -> 
             await client.call_tool("chat", {"prompt": f"turn {turn}", "conversation_id": ids[-1]})
         snapshot = await read_json(client, f"gigachat://conversations/{ids[-1]}")
         dropped = await client.call_tool("chat", {"prompt": "hi", "conversation_id": ids[0]})
-    assert len(server.conversations) == 5
+    assert len(store) == 5
     assert [m["content"] for m in snapshot["messages"] if m["role"] == "user"] == ["turn 2", "turn 3"]
     assert dropped.is_error and "dropped" in dropped.content[0].text
