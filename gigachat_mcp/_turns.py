@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,7 +39,6 @@ class _Notifier:
         self.tail = tail
         self._changed = anyio.Event()
         self._sent_length = -1.0
-        self.first_sent_at: float | None = None
 
     def poke(self) -> None:
         self._changed.set()
@@ -63,8 +61,6 @@ class _Notifier:
             except Exception:  # noqa: BLE001 - a caller that went away must not end the answer
                 log.debug("progress notification not delivered", exc_info=True)
                 self.progress = None
-            if self.first_sent_at is None and length:
-                self.first_sent_at = time.perf_counter()
         await self.publish(conversation)
 
 
@@ -77,14 +73,11 @@ class TurnRunner:
         self.interval = interval
         self.tail = tail
         self._slots = anyio.Semaphore(max_streams)
-        self.first_chunk_at: float | None = None  # for the latency benchmark
-        self.last_notifier: _Notifier | None = None
 
     async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it."""
         notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
-        self.last_notifier = notifier
         failure: BaseException | None = None
         final: ChatChunk | None = None
         async with anyio.create_task_group() as group:
@@ -125,8 +118,6 @@ class TurnRunner:
             async with contextlib.aclosing(self.client.stream(messages, **options)) as chunks:
                 async for chunk in chunks:
                     if chunk.text:
-                        if self.first_chunk_at is None:
-                            self.first_chunk_at = time.perf_counter()
                         conversation.append(chunk.text)
                         notifier.poke()
                     if chunk.finish_reason is not None:

@@ -119,6 +119,7 @@ def build_server(
         except ConfigError as exc:
             config_error = exc
     store = conversations if conversations is not None else ConversationStore(max_conversations, max_messages)
+    running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
     bus = InMemorySubscriptionBus()
     legacy_subscribers: dict[str, set[Any]] = {}
 
@@ -132,9 +133,11 @@ def build_server(
             live.runner = TurnRunner(client, max_streams=streams, interval=progress_interval, tail=progress_tail)
         async with anyio.create_task_group() as tasks:
             live.tasks = tasks
+            running.append(live)
             try:
                 yield live
             finally:
+                running.remove(live)
                 tasks.cancel_scope.cancel()
                 if client is not None:
                     with anyio.CancelScope(shield=True):
@@ -263,13 +266,12 @@ def build_server(
     @server.resource(MODELS_URI, title="GigaChat models", mime_type="application/json")
     async def models_resource() -> str:
         """The models this key can use."""
-        if settings is None:
-            raise ResourceError(str(config_error))
-        async with AsyncGigaChat(settings) as client:
-            try:
-                models = await client.models()
-            except GigaChatError as exc:
-                raise ResourceError(str(exc)) from None
+        if not running or running[-1].runner is None:
+            raise ResourceError(str(config_error or "The server is not running."))
+        try:
+            models = await running[-1].runner.client.models()
+        except GigaChatError as exc:
+            raise ResourceError(str(exc)) from None
         return json.dumps([{"id": m.id, "type": m.type} for m in models])
 
     # --- 2025-era subscriptions (2026 clients use subscriptions/listen, served by MCPServer itself) ---------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -24,9 +25,10 @@ def run(args: argparse.Namespace) -> int:
                "max_tokens": args.max_tokens}
     received: list[str] = []
     try:
-        with settings_for(args.emulator) as settings, GigaChat(settings) as giga:
+        with settings_for(args.emulator) as settings, GigaChat(settings) as giga, \
+                contextlib.closing(giga.stream(prompt, **options)) as chunks:
             final = None
-            for chunk in giga.stream(prompt, **options):
+            for chunk in chunks:
                 received.append(chunk.text)
                 if not args.json:
                     sys.stdout.write(chunk.text)
