@@ -2,8 +2,8 @@
 
 In a kernel every update resends the whole text, so updates are throttled: at most one per interval, and the
 interval grows with the text so that no more than MAX_CHARS_PER_SECOND are resent each second. A 10x longer
-answer therefore costs about 10x, not 100x; the last update is always sent. The bundle carries text/markdown and text/plain, so saved notebooks, nbconvert and plain
-frontends all show the text. A terminal gets each delta as it comes, since its display() would reprint all.
+answer therefore costs about 10x, not 100x; the last update is always sent. The bundle carries text/markdown
+and text/plain, so saved notebooks, nbconvert and plain frontends all show the text. A terminal gets each delta as it comes, since its display() would reprint all.
 """
 
 from __future__ import annotations

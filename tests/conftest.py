@@ -10,7 +10,6 @@ import pytest
 
 from gigachat_mcp import GigaChat
 from gigachat_mcp.emulator import Emulator
-
 from tests.helpers import FAST_RETRIES
 
 

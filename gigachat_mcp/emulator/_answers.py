@@ -103,9 +103,7 @@ def _quote(text: str, limit: int = 500) -> str:
 
 
 def _truncate(text: str, limit: int) -> str:
-    count = 0
-    for match in _TOKEN.finditer(text):
-        count += 1
+    for count, match in enumerate(_TOKEN.finditer(text), 1):
         if count == limit:
             return text[:match.end()]
     return text

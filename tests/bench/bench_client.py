@@ -14,8 +14,8 @@ import ssl
 import time
 
 import httpx
-
 from _common import emulator_process, quiet_environment, report, settings_from
+
 from gigachat_mcp import GigaChat
 
 STREAM_PROMPT = "stream [emulator words=400 chunk=1]"

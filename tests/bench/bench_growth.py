@@ -14,11 +14,11 @@ import statistics
 import time
 
 import anyio
+from _common import emulator_process, quiet_environment, settings_from
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from mcp import Client
 
-from _common import emulator_process, quiet_environment, settings_from
 from gigachat_mcp import GigaChat, Settings
 from gigachat_mcp.server import build_server
 

@@ -15,9 +15,9 @@ import gc
 import tracemalloc
 
 import anyio
+from _common import emulator_process, quiet_environment, settings_from
 from mcp import Client
 
-from _common import emulator_process, quiet_environment, settings_from
 from gigachat_mcp import Settings
 from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.server import build_server

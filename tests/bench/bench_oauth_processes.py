@@ -14,6 +14,7 @@ import sys
 import tempfile
 
 from _common import quiet_environment
+
 from gigachat_mcp.emulator import Emulator
 
 SCRIPT = "from gigachat_mcp import GigaChat\nwith GigaChat() as g:\n    g.chat('hi')\n"

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import anyio
+from _common import quiet_environment, report
 from mcp import Client, StdioServerParameters
 
-from _common import quiet_environment, report
 from gigachat_mcp import AsyncGigaChat, Settings
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 import anyio
-from mcp import Client, StdioServerParameters
-
 from _common import quiet_environment, report
+from mcp import Client, StdioServerParameters
 
 BARE_SERVER = textwrap.dedent('''
     from mcp.server.mcpserver import MCPServer

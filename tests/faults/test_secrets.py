@@ -97,7 +97,8 @@ def test_no_secret_leaks_anywhere(emulator: Emulator, tmp_path: Path, token_cach
         monkeypatch.setenv(name, value)
     nb = new_notebook(cells=[new_code_cell(source) for source in (
         "%load_ext gigachat_magics", "%%gigachat\nnotebook hello", "%gigachat config",
-        "%%gigachat -m Nope-1\nfail", "import os; os.environ['GIGACHAT_CREDENTIALS'] = os.environ['OTHER_KEY']",  # the value is not in the notebook
+        "%%gigachat -m Nope-1\nfail",
+        "import os; os.environ['GIGACHAT_CREDENTIALS'] = os.environ['OTHER_KEY']",  # no key value in the notebook
         "%%gigachat\nwith a wrong key")])
     NotebookClient(nb, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
     saved = tmp_path / "saved.ipynb"
