@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -118,10 +119,10 @@ class Authenticator:
         s = self._settings
         if s.credentials:
             url, headers, body = _wire.oauth_request(s.auth_url, s.credentials, s.scope)
-            auth = None
+            auth: Any = httpx.USE_CLIENT_DEFAULT  # the Basic key is already in the headers
         else:
             url, headers, body = _wire.password_token_url(s.base_url), {"Accept": "application/json"}, None
-            auth = (s.user or "", s.password or "")
+            auth = httpx.BasicAuth(s.user or "", s.password or "")
         try:
             response = self._client().post(url, headers=headers, content=body, auth=auth)
         except httpx.HTTPError as exc:

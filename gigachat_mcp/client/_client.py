@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -113,8 +113,11 @@ class GigaChat(_BaseClient):
     def stream(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
-               update_interval: float | None = None, extra: Mapping[str, Any] | None = None) -> Iterator[ChatChunk]:
-        """Iterate over the answer as it arrives; the last chunk carries finish_reason and usage."""
+               update_interval: float | None = None,
+               extra: Mapping[str, Any] | None = None) -> Generator[ChatChunk, None, None]:
+        """Iterate over the answer as it arrives; the last chunk carries finish_reason and usage.
+
+        Stopping early (break, an exception, close()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
                                     update_interval, extra)
         return self._iterate(self._chat_call(prompt, True, model, system, options))
@@ -193,7 +196,7 @@ class GigaChat(_BaseClient):
             if delay:
                 time.sleep(delay)
 
-    def _iterate(self, call: _wire.Call) -> Iterator[ChatChunk]:
+    def _iterate(self, call: _wire.Call) -> Generator[ChatChunk, None, None]:
         plan = self._plan()
         while True:
             response = self._open(call, plan)
@@ -231,8 +234,10 @@ class AsyncGigaChat(_BaseClient):
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
                update_interval: float | None = None,
-               extra: Mapping[str, Any] | None = None) -> AsyncIterator[ChatChunk]:
-        """Iterate (async for) over the answer as it arrives; the last chunk carries finish_reason and usage."""
+               extra: Mapping[str, Any] | None = None) -> AsyncGenerator[ChatChunk, None]:
+        """Iterate (async for) over the answer as it arrives; the last chunk carries finish_reason and usage.
+
+        Stopping early (break, cancellation, aclose()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
                                     update_interval, extra)
         return self._iterate(self._chat_call(prompt, True, model, system, options))
@@ -306,7 +311,7 @@ class AsyncGigaChat(_BaseClient):
             if delay:
                 await asyncio.sleep(delay)
 
-    async def _iterate(self, call: _wire.Call) -> AsyncIterator[ChatChunk]:
+    async def _iterate(self, call: _wire.Call) -> AsyncGenerator[ChatChunk, None]:
         plan = self._plan()
         while True:
             response = await self._open(call, plan)

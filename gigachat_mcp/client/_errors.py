@@ -92,7 +92,7 @@ class RateLimitError(APIError):
 
 
 def _rebuild(cls: type, message: str, state: dict) -> GigaChatError:
-    error = Exception.__new__(cls)
+    error: GigaChatError = Exception.__new__(cls)
     Exception.__init__(error, message)
     error.__dict__.update(state)
     return error

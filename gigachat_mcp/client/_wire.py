@@ -77,10 +77,11 @@ def _check_number(name: str, value: Any, *, low: float, high: float | None = Non
 
 def normalise_messages(prompt: str | Sequence[Mapping[str, Any]], system: str | None) -> list[dict[str, Any]]:
     """A str is one user message; a list is [{role, content}]; `system` becomes the first message."""
+    messages: list[dict[str, Any]]
     if isinstance(prompt, str):
         messages = [{"role": "user", "content": prompt}]
     elif isinstance(prompt, Sequence):
-        messages = [_checked_message(i, m) for i, m in enumerate(prompt)]
+        messages = [_checked_message(i, m) for i, m in enumerate(prompt)]  # type: ignore[arg-type]
     else:
         raise InvalidRequestError(f"prompt must be a str or a list of {{role, content}} dicts, not {type(prompt).__name__}.")
     if not messages:
@@ -194,7 +195,7 @@ def text_v2(messages: Any) -> str:
     """The answer text of v2 messages; reasoning messages and non-text parts are left out."""
     if not messages:
         return ""
-    parts = []
+    parts: list[str] = []
     for message in messages:
         if message.get("role", "assistant") == "assistant":
             parts.extend(part["text"] for part in message.get("content") or () if "text" in part)
