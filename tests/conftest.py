@@ -19,6 +19,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in list(os.environ):
         if name.startswith("GIGACHAT_"):
             monkeypatch.delenv(name)
+    from gigachat_mcp.client import _tokens
+
+    _tokens._sources.clear()  # emulators reuse port numbers: no test may meet another test's token
     cache = tmp_path / "token-cache"
     monkeypatch.setenv("GIGACHAT_TOKEN_CACHE_DIR", str(cache))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -129,14 +129,13 @@ class API:
         if endpoint is None:
             return conn.send_json(404, {"status": 404, "message": "Not found"})
         fault = self.faults.take(endpoint)
-        if fault is not None and not fault.mid_stream:
+        if fault is not None:
             if fault.delay:
                 conn.wait(fault.delay)
             if fault.drop == "before":
                 conn.reset()
             if fault.status:
                 return self._fault_status(conn, endpoint, fault)
-            fault = None
         if endpoint == "oauth":
             return self._oauth(conn, body)
         if endpoint == "token":
@@ -145,7 +144,7 @@ class API:
         if owner is None:
             return None
         if endpoint == "chat":
-            return self._chat(conn, body, version, owner, fault)
+            return self._chat(conn, body, version, owner)
         if endpoint == "models":
             return self._models(conn, rest)
         if endpoint == "tokens_count":
@@ -247,7 +246,7 @@ class API:
 
     # --- chat ----------------------------------------------------------------------------------------------
 
-    def _chat(self, conn: Connection, body: bytes, version: str, owner: str, fault: Fault | None) -> None:
+    def _chat(self, conn: Connection, body: bytes, version: str, owner: str) -> None:
         try:
             request = json.loads(body)
             if not isinstance(request, dict):
@@ -263,10 +262,9 @@ class API:
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())
-        self._stream(conn, version, served, answer, owner, fault)
+        self._stream(conn, version, served, answer, owner)
 
-    def _stream(self, conn: Connection, version: str, served: str, answer: _answers.Answer, owner: str,
-                fault: Fault | None) -> None:
+    def _stream(self, conn: Connection, version: str, served: str, answer: _answers.Answer, owner: str) -> None:
         with self._lock:
             if self.stream_limit is not None and self._active.get(owner, 0) >= self.stream_limit:
                 busy = True
@@ -275,6 +273,7 @@ class API:
                 self._active[owner] = self._active.get(owner, 0) + 1
         if busy:
             return conn.send_json(429, {"status": 429, "message": "Too many requests"})
+        fault = self.faults.take("chat", mid_stream=True)
         pieces = answer.pieces()
         record = StreamRecord(conn.path, planned_chunks=len(pieces))
         with self._lock:

@@ -56,10 +56,13 @@ class FaultQueue:
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, endpoint: str) -> Fault | None:
+    def take(self, endpoint: str, *, mid_stream: bool = False) -> Fault | None:
+        """The next fault for `endpoint` of the given kind: faults before an answer are taken when a request
+        arrives; mid-stream ones only when a stream starts, so a request rejected first (a stale token's
+        401, say) cannot use them up."""
         with self._lock:
             for fault in self._faults:
-                if fault.endpoint in (endpoint, "any"):
+                if fault.endpoint in (endpoint, "any") and fault.mid_stream == mid_stream:
                     if fault.skip_requests > 0:
                         fault.skip_requests -= 1
                         return None

@@ -215,3 +215,13 @@ def test_rejected_fresh_token_blames_the_credentials(emulator: Emulator) -> None
         giga.chat("hi")
     assert emulator.oauth_calls == 2
     assert len(emulator.requests_to("chat")) == 2
+
+
+def test_a_request_rejected_before_streaming_does_not_use_up_a_mid_stream_fault(emulator: Emulator) -> None:
+    with sync_client(emulator) as giga:
+        giga.chat("warm up")
+        emulator.revoke_tokens()  # the next request is rejected (401) before any stream starts
+        emulator.add_fault("chat", after_chunks=3, drop="mid")
+        with pytest.raises(StreamError):
+            list(giga.stream("break [emulator words=30]"))
+    assert [s.outcome for s in emulator.streams] == ["dropped by fault"]
