@@ -5,13 +5,14 @@
         for chunk in giga.stream("Hello!"):
             print(chunk.text, end="", flush=True)
 
-This module is the public core API; it imports neither mcp nor IPython and does no I/O at import time.
+This module is the public core API; it imports neither mcp nor IPython, does no I/O at import time, and loads
+httpx only when a client is first used.
 """
 
 import logging as _logging
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .client._client import AsyncGigaChat, GigaChat
 from .client._errors import (
     APIError,
     AuthenticationError,
@@ -26,6 +27,20 @@ from .client._errors import (
 )
 from .client._settings import Settings
 from .client._types import ChatChunk, ChatResult, Model, TokenCount, Usage
+
+if TYPE_CHECKING:
+    from .client._client import AsyncGigaChat, GigaChat
+
+
+def __getattr__(name: str) -> Any:
+    """The clients (and httpx with them) load on first use, so front ends start without paying for them."""
+    if name in ("GigaChat", "AsyncGigaChat"):
+        from .client import _client
+
+        value = getattr(_client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "APIError",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import AsyncGigaChat, ChatChunk, GigaChatError
+from . import ChatChunk, GigaChatError
 from ._conversations import Conversation
+
+if TYPE_CHECKING:
+    from . import AsyncGigaChat
 
 __all__ = ["TurnRunner"]
 

@@ -31,7 +31,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, Field
 
-from . import APIError, AsyncGigaChat, ConfigError, GigaChatError, Settings, StreamError, __version__
+from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
 from ._conversations import Conversation, ConversationStore, UnknownConversation
 from ._turns import TurnRunner
 
@@ -90,13 +90,23 @@ class _Live:
 
     settings: Settings | None
     config_error: ConfigError | None
+    progress_interval: float
+    progress_tail: int
     runner: TurnRunner | None = None
     tasks: anyio.abc.TaskGroup | None = None
     models: list[str] = field(default_factory=list)
 
     def require(self) -> TurnRunner:
+        """The turn runner, made on first use: the client (and httpx) load with the first call, not at start-up."""
         if self.runner is None:
-            raise ToolError(str(self.config_error))
+            if self.settings is None:
+                raise ToolError(str(self.config_error))
+            from . import AsyncGigaChat
+
+            s = self.settings
+            streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
+            self.runner = TurnRunner(AsyncGigaChat(s), max_streams=streams, interval=self.progress_interval,
+                                     tail=self.progress_tail)
         return self.runner
 
 
@@ -125,12 +135,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[_Live]:
-        live = _Live(settings, config_error)
-        client = None
-        if settings is not None:
-            client = AsyncGigaChat(settings)
-            streams = settings.max_connections or (1 if settings.scope == "GIGACHAT_API_PERS" else 10)
-            live.runner = TurnRunner(client, max_streams=streams, interval=progress_interval, tail=progress_tail)
+        live = _Live(settings, config_error, progress_interval, progress_tail)
         async with anyio.create_task_group() as tasks:
             live.tasks = tasks
             running.append(live)
@@ -139,9 +144,9 @@ def build_server(
             finally:
                 running.remove(live)
                 tasks.cancel_scope.cancel()
-                if client is not None:
+                if live.runner is not None:
                     with anyio.CancelScope(shield=True):
-                        await client.aclose()
+                        await live.runner.client.aclose()
 
     server = MCPServer(
         "gigachat",
@@ -266,11 +271,11 @@ def build_server(
     @server.resource(MODELS_URI, title="GigaChat models", mime_type="application/json")
     async def models_resource() -> str:
         """The models this key can use."""
-        if not running or running[-1].runner is None:
-            raise ResourceError(str(config_error or "The server is not running."))
+        if not running:
+            raise ResourceError("The server is not running.")
         try:
-            models = await running[-1].runner.client.models()
-        except GigaChatError as exc:
+            models = await running[-1].require().client.models()
+        except (GigaChatError, ToolError) as exc:
             raise ResourceError(str(exc)) from None
         return json.dumps([{"id": m.id, "type": m.type} for m in models])
 
