@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -36,6 +37,22 @@ def kernel_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     for name, value in subprocess_env(emulator).items():
         monkeypatch.setenv(name, value)
     return emulator
+
+
+@pytest.fixture
+def kernel(kernel_env: Emulator) -> Iterator[tuple[KernelManager, object]]:
+    """A real kernel with the extension loaded, pointed at the emulator; shut down afterwards."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("%load_ext gigachat_magics", timeout=30)
+        yield manager, client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
 
 
 def run_notebook(cells: list[str], tmp_path: Path) -> tuple[nbformat.NotebookNode, RecordingClient]:
@@ -78,41 +95,33 @@ def test_the_example_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "characters" in text and "3 answers this session" in text
 
 
-def test_interrupt_keeps_partial_text_aborts_queued_cells_and_closes_the_stream(kernel_env: Emulator) -> None:
+def test_interrupt_keeps_partial_text_aborts_queued_cells_and_closes_the_stream(kernel_env: Emulator,
+                                                                                kernel) -> None:
     emulator = kernel_env
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        client.execute_interactive("%load_ext gigachat_magics", timeout=30)
-        answer_id = client.execute("%%gigachat\nA very long answer [emulator words=600 delay=0.03]")
-        queued_id = client.execute("print('the queued cell ran')")
-        updates: list[str] = []
-        deadline = time.monotonic() + 30
-        while len(updates) < 3 and time.monotonic() < deadline:
-            msg = client.get_iopub_msg(timeout=10)
-            if msg["parent_header"].get("msg_id") == answer_id and msg["msg_type"] == "update_display_data":
-                updates.append(msg["content"]["data"]["text/plain"])
-        manager.interrupt_kernel()
-        replies = {}
-        while len(replies) < 2:
-            reply = client.get_shell_msg(timeout=30)
-            replies[reply["parent_header"]["msg_id"]] = reply["content"]
-        printed = []
-        while True:
-            try:
-                msg = client.get_iopub_msg(timeout=1)
-            except Exception:  # queue drained
-                break
-            if msg["msg_type"] == "update_display_data" and msg["parent_header"].get("msg_id") == answer_id:
-                updates.append(msg["content"]["data"]["text/plain"])
-            if msg["msg_type"] == "stream":
-                printed.append(msg["content"]["text"])
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    manager, client = kernel
+    answer_id = client.execute("%%gigachat\nA very long answer [emulator words=600 delay=0.03]")
+    queued_id = client.execute("print('the queued cell ran')")
+    updates: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(updates) < 3 and time.monotonic() < deadline:
+        msg = client.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") == answer_id and msg["msg_type"] == "update_display_data":
+            updates.append(msg["content"]["data"]["text/plain"])
+    manager.interrupt_kernel()
+    replies = {}
+    while len(replies) < 2:
+        reply = client.get_shell_msg(timeout=30)
+        replies[reply["parent_header"]["msg_id"]] = reply["content"]
+    printed = []
+    while True:
+        try:
+            msg = client.get_iopub_msg(timeout=1)
+        except Exception:  # queue drained
+            break
+        if msg["msg_type"] == "update_display_data" and msg["parent_header"].get("msg_id") == answer_id:
+            updates.append(msg["content"]["data"]["text/plain"])
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
     assert replies[answer_id]["status"] == "error" and replies[answer_id]["ename"] == "KeyboardInterrupt"
     assert replies[queued_id]["status"] == "aborted" and "the queued cell ran" not in "".join(printed)
     assert updates[-1].endswith("*[interrupted]*")
@@ -122,34 +131,25 @@ def test_interrupt_keeps_partial_text_aborts_queued_cells_and_closes_the_stream(
     assert record.sent_chunks < record.planned_chunks
 
 
-def test_rerun_of_a_cell_replaces_its_exchange_in_a_real_kernel(kernel_env: Emulator) -> None:
+def test_rerun_of_a_cell_replaces_its_exchange_in_a_real_kernel(kernel_env: Emulator, kernel) -> None:
     """JupyterLab sends the cell id in the request metadata; re-running a cell must not pile up duplicates."""
+    _, client = kernel
     outputs: list[dict] = []
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        client.execute_interactive("%load_ext gigachat_magics", timeout=30)
 
-        def run_cell(cell_id: str, source: str) -> None:
-            msg = client.session.msg("execute_request", {"code": source, "silent": False, "store_history": True,
-                                                         "user_expressions": {}, "allow_stdin": False,
-                                                         "stop_on_error": True}, metadata={"cellId": cell_id})
-            client.shell_channel.send(msg)
-            reply = client.get_shell_msg(timeout=30)
-            assert reply["content"]["status"] == "ok", reply["content"]
+    def run_cell(cell_id: str, source: str) -> None:
+        msg = client.session.msg("execute_request", {"code": source, "silent": False, "store_history": True,
+                                                     "user_expressions": {}, "allow_stdin": False,
+                                                     "stop_on_error": True}, metadata={"cellId": cell_id})
+        client.shell_channel.send(msg)
+        reply = client.get_shell_msg(timeout=30)
+        assert reply["content"]["status"] == "ok", reply["content"]
 
-        run_cell("cell-a", "%%gigachat\nfirst draft")
-        run_cell("cell-a", "%%gigachat\nsecond draft")  # the same cell, edited and re-run
-        run_cell("cell-b", "%%gigachat\nnext cell")
-        client.execute_interactive("_m = get_ipython().magics_manager.registry['GigaChatMagics']; "
-                                   "print([e.user for e in _m.history.exchanges])", timeout=30,
-                                   output_hook=outputs.append)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    run_cell("cell-a", "%%gigachat\nfirst draft")
+    run_cell("cell-a", "%%gigachat\nsecond draft")  # the same cell, edited and re-run
+    run_cell("cell-b", "%%gigachat\nnext cell")
+    client.execute_interactive("_m = get_ipython().magics_manager.registry['GigaChatMagics']; "
+                               "print([e.user for e in _m.history.exchanges])", timeout=30,
+                               output_hook=outputs.append)
     printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     assert printed.strip() == "['second draft', 'next cell']"
     last_request = kernel_env.requests_to("chat")[-1].body["messages"]
