@@ -39,12 +39,10 @@ class LiveDisplay:
         self.fmt = fmt
         self.interval = interval
         self.parts: list[str] = []
-        self.updates = 0
         self._handle = display(Answer("…", fmt), display_id=True)
         self._last = time.monotonic()
         self._dirty = False
         self._length = 0
-        self.sent_chars = 0
 
     def add(self, delta: str) -> None:
         self.parts.append(delta)
@@ -70,8 +68,6 @@ class LiveDisplay:
         text = "".join(self.parts)
         self.parts = [text]  # joined once, so the next flush joins only what arrived since
         self._handle.update(Answer(text, self.fmt))
-        self.updates += 1
-        self.sent_chars += len(text)
         self._last = now
         self._dirty = False
 

@@ -77,7 +77,7 @@ class GigaChatMagics(Magics):
             raise UsageError(f"-o needs a Python variable name, not {args.output!r}.")
         if args.template or self.template:
             prompt = _fill(prompt, self.shell.user_ns)
-        system = args.system if args.system is not None else None
+        system = args.system
         if args.new or (system is not None and system != self.history.system):
             self.history.reset(system if system is not None else self.system)
         elif not self.history.exchanges and self.history.system is None:

@@ -15,9 +15,6 @@ from typing import Any
 
 __all__ = ["Conversation", "ConversationStore", "UnknownConversation"]
 
-STATUSES = ("idle", "queued", "streaming", "done", "error", "cancelled")
-
-
 class UnknownConversation(KeyError):
     """No conversation has that id (never created, or dropped by the cap)."""
 
@@ -28,7 +25,7 @@ class Conversation:
     system: str | None = None
     model: str | None = None
     messages: list[dict[str, str]] = field(default_factory=list)  # user / assistant, oldest first
-    status: str = "idle"
+    status: str = "idle"  # idle, queued, streaming, done, error or cancelled
     error: str | None = None
     finish_reason: str | None = None
     usage: dict[str, int] | None = None

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gigachat-mcp {__version__}")
+    parser.set_defaults(transport="stdio", host="127.0.0.1", port=8000, emulator=False)  # `serve`'s, for no command
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve MCP (stdio by default; what hosts run)",
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = args.command or "serve"
+    command = args.command or "serve"  # no command: serve stdio with the defaults above, what MCP hosts run
     if command == "serve":
         from ._commands.serve import run
     elif command == "ask":
@@ -89,8 +90,6 @@ def main(argv: list[str] | None = None) -> int:
         from ._commands.hosts import run
     else:
         from ._commands.demo import run
-    if args.command is None:
-        args = build_parser().parse_args(["serve"])
     return run(args)
 
 

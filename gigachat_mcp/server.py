@@ -364,9 +364,9 @@ async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str
 class _Redact(logging.Filter):
     """Masks the configured secrets in every log record, as a last line of defence."""
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.secrets = secrets
+        self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
@@ -378,8 +378,12 @@ class _Redact(logging.Filter):
 
 
 def _install_redaction(settings: Settings | None) -> None:
+    """One filter per handler, holding the secrets of every server built in this process."""
     if settings is None or not settings.secrets:
         return
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, _Redact) for f in handler.filters):
-            handler.addFilter(_Redact(settings.secrets))
+        redact = next((f for f in handler.filters if isinstance(f, _Redact)), None)
+        if redact is None:
+            redact = _Redact()
+            handler.addFilter(redact)
+        redact.secrets.update(settings.secrets)

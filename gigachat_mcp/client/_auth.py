@@ -38,25 +38,20 @@ class Authenticator:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._static = Token(settings.access_token, float("inf")) if settings.access_token else None
+        self._static = settings.access_token or None  # a ready token, used as is
         self._source = self._make_source(settings)
         self._http: httpx.Client | None = None
         self._http_lock = threading.Lock()
 
-    @property
-    def refreshes(self) -> int:
-        return self._source.refreshes if self._source else 0
-
     def header(self) -> str | None:
         """'Bearer <token>', fetching or refreshing one if needed; None when mTLS alone authenticates."""
         if self._static is not None:
-            return f"Bearer {self._static.value}"
+            return f"Bearer {self._static}"
         if self._source is None:
             if self._settings.auth_method == "mtls":
                 return None
             raise ConfigError(MISSING_CREDENTIALS)
-        token = self._source.current() or self._source.get(self._fetch)
-        return f"Bearer {token.value}"
+        return f"Bearer {self._source.get(self._fetch).value}"
 
     async def aheader(self) -> str | None:
         """The same, without blocking the event loop: only fetching a token goes to a worker thread."""
@@ -69,7 +64,7 @@ class Authenticator:
 
     def rejected(self, header: str | None, error: AuthenticationError) -> None:
         """The server answered 401 to `header`: forget that token, or raise if nothing can replace it."""
-        if self._static is not None and header == f"Bearer {self._static.value}":
+        if self._static is not None and header == f"Bearer {self._static}":
             if self._source is None:
                 raise AuthenticationError(
                     f"{error} GIGACHAT_ACCESS_TOKEN was rejected; it may have expired (tokens live 30 minutes). "

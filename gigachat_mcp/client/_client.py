@@ -47,11 +47,6 @@ class _BaseClient:
         s = self.settings
         return f"{type(self).__name__}(base_url={s.base_url!r}, model={s.model!r}, auth={s.auth_method!r})"
 
-    @property
-    def token_refreshes(self) -> int:
-        """How many tokens this process fetched for these credentials (shared by clients with the same key)."""
-        return self._auth.refreshes
-
     def _chat_call(self, prompt: Prompt, stream: bool, model: str | None, system: str | None,
                    options: _wire.ChatOptions) -> _wire.Call:
         s = self.settings
@@ -77,12 +72,12 @@ class _BaseClient:
 
     def _broken(self, error: GigaChatError, decoder: StreamDecoder, plan: RetryPlan) -> float:
         """A stream failed: retry if nothing was handed out yet, else raise StreamError with the partial text."""
-        if isinstance(error, StreamError) and error.status_code and not decoder.handed_out:
-            error = _wire.api_error(error.status_code, b"", {}) if error.status_code >= 400 else error
         if decoder.handed_out:
             if isinstance(error, StreamError):
                 raise error
             raise StreamError(f"The stream broke: {error}", partial_text=decoder.partial_text) from error
+        if isinstance(error, StreamError) and (error.status_code or 0) >= 400:
+            error = _wire.api_error(error.status_code, b"", {})  # an error event: retried like its status
         return plan.delay_for(error)
 
     def _request_headers(self, call: _wire.Call, header: str | None) -> Mapping[str, str]:
@@ -180,9 +175,10 @@ class GigaChat(_BaseClient):
             started = time.perf_counter()
             delay: float | None
             try:
-                request = self._client().build_request(call.method, call.url, content=call.body,
-                                                       headers=self._request_headers(call, header))
-                response = self._client().send(request, stream=True)
+                http = self._client()
+                request = http.build_request(call.method, call.url, content=call.body,
+                                             headers=self._request_headers(call, header))
+                response = http.send(request, stream=True)
                 _log_response(call, response, started)
                 if response.status_code < 400:
                     return response
@@ -295,9 +291,10 @@ class AsyncGigaChat(_BaseClient):
             started = time.perf_counter()
             delay: float | None
             try:
-                request = self._client().build_request(call.method, call.url, content=call.body,
-                                                       headers=self._request_headers(call, header))
-                response = await self._client().send(request, stream=True)
+                http = self._client()
+                request = http.build_request(call.method, call.url, content=call.body,
+                                             headers=self._request_headers(call, header))
+                response = await http.send(request, stream=True)
                 _log_response(call, response, started)
                 if response.status_code < 400:
                     return response

@@ -140,7 +140,6 @@ class TokenSource:
         self._cache = cache
         self._lock = threading.Lock()
         self._token: Token | None = None
-        self.refreshes = 0  # OAuth calls this process made for this key
 
     def current(self) -> Token | None:
         """The token if it is fresh: the lock-free fast path of every request."""
@@ -179,7 +178,6 @@ class TokenSource:
 
     def _fetch(self, fetch: Callable[[], Token]) -> Token:
         token = fetch()
-        self.refreshes += 1
         log.info("obtained a new access token (valid for %.0f s)", token.expires_at - time.time())
         return token
 

@@ -55,7 +55,6 @@ class StreamRecord:
     outcome: str = "streaming"  # completed | client went away | dropped by fault | stalled | error/malformed event
     started: float = field(default_factory=time.monotonic)
     first_chunk_at: float | None = None  # time.monotonic() when the first text event was written
-    ended: float | None = None
 
 
 @dataclass
@@ -302,7 +301,6 @@ class API:
                 record.outcome = "client went away"
             conn.close_connection = True
         finally:
-            record.ended = time.monotonic()
             with self.changed:
                 self._active[owner] -= 1
                 self.changed.notify_all()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 __all__ = ["ENDPOINTS", "Fault", "FaultQueue"]
 
@@ -40,9 +39,6 @@ class Fault:
     @property
     def mid_stream(self) -> bool:
         return self.drop == "mid" or self.event is not None or self.stall > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class FaultQueue:

@@ -134,3 +134,13 @@ def failure(action) -> list[str]:
     except GigaChatError as exc:
         return [str(exc), repr(exc), json.dumps(exc.__dict__, default=str)]
     raise AssertionError("expected a GigaChatError")
+
+
+def test_log_redaction_covers_every_server_built_in_the_process(caplog: pytest.LogCaptureFixture) -> None:
+    first = base64.b64encode(b"first-client:first-secret-value").decode()
+    second = base64.b64encode(b"second-client:second-secret-value").decode()
+    build_server(Settings.resolve(environ={}, credentials=first))
+    build_server(Settings.resolve(environ={}, credentials=second))
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("someone.else").warning("careless: %s %s / %s", first, second, "second-secret-value")
+    assert caplog.records[-1].getMessage() == "careless: *** *** / ***"
