@@ -144,7 +144,7 @@ class LiveView:
         self.apps.add_resource(FunctionResource(
             uri=VIEW_URI, name="gigachat-answer", title="GigaChat answer, live",
             description="Shows a GigaChat answer while it is written, with Stop and Copy.",
-            mime_type=APP_MIME_TYPE, fn=page_html, meta={"ui": {"prefersBorder": True}}))
+            mime_type=APP_MIME_TYPE, fn=page_html, meta={"ui": {"prefersBorder": True, "permissions": {"clipboardWrite": {}}}}))
 
         @self.apps.tool(resource_uri=VIEW_URI, visibility=["app"], name="read_answer",
                         title="Read a GigaChat answer as it is written",
