@@ -121,20 +121,17 @@ class LiveView:
         found: list[Conversation] = []
 
         def by_prompt() -> Conversation | None:
-            if found:
-                return found[0]
-            for cid in self.store.ids()[:CANDIDATES]:
-                candidate = self.store.peek(cid)
-                if candidate is None or last_prompt(candidate) != prompt:
-                    continue
-                if not candidate.busy and time.time() - candidate.updated_at > RECENT:
-                    continue
-                try:
-                    found.append(self.find(cid))  # the same rule as every other read
-                except ToolError:
-                    continue
-                return found[0]
-            return None
+            if not found:
+                now = time.time()
+                matches = [c for c in (self.store.peek(cid) for cid in self.store.ids()[:CANDIDATES])
+                           if c is not None and last_prompt(c) == prompt and (c.busy or now - c.updated_at <= RECENT)]
+                for candidate in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
+                    try:
+                        found.append(self.find(candidate.id))  # the same rule as every other read
+                        break
+                    except ToolError:
+                        continue
+            return found[0] if found else None
 
         return by_prompt
 

@@ -20,7 +20,7 @@ __all__ = ["LINGER", "MAX_TEXT", "RECENT", "Changes", "Slice", "last_prompt", "r
 
 LINGER = 0.5  # seconds a poll keeps collecting once new text is there
 MAX_TEXT = 100_000  # characters one poll returns at most; the page asks again at once for the rest
-RECENT = 300.0  # seconds a finished turn can still be found by its prompt
+RECENT = 10.0  # seconds a finished turn can still be found by its prompt (an older one is a previous ask)
 
 
 class Changes:
@@ -78,11 +78,12 @@ def last_prompt(conversation: Conversation) -> str | None:
 
 
 async def read_slice(locate: Callable[[], Conversation | None], uri_of: Callable[[Conversation], str],
-                     changes: Changes, offset: int, wait: float, *, linger: float = LINGER,
+                     changes: Changes, offset: int, wait: float, *, linger: float | None = None,
                      clock: Callable[[], float] = time.monotonic) -> Slice:
     """Wait up to `wait` seconds for text past `offset` or the end of the turn; once new text is there, keep
     collecting until `linger` seconds have passed since the call began. `locate` finds the turn (None while it
     has not started) and is asked again after every change."""
+    linger = LINGER if linger is None else linger
     start = clock()
     deadline = start + wait
     while True:
