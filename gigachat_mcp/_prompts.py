@@ -9,10 +9,13 @@ Imported only by server.py (this module uses mcp; the core never does).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from pydantic import Field
+from mcp.types import INVALID_PARAMS
+from pydantic import Field, ValidationError
 
 __all__ = ["add_prompts"]
 
@@ -41,8 +44,29 @@ def _ask(gigachat_prompt: str, then: str) -> str:
             f"then {then}\n\n{_fence(gigachat_prompt)}")
 
 
+async def _refuse_bad_arguments(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: a prompt's bad or missing argument is the caller's error (invalid params, naming the argument
+    and what it accepts), not an internal error with a traceback in the log."""
+    if ctx.method != "prompts/get":
+        return await call_next(ctx)
+    try:
+        return await call_next(ctx)
+    except ValueError as exc:
+        reasons, cause = [], exc
+        while cause is not None:
+            if isinstance(cause, ValidationError):
+                reasons = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in cause.errors()]
+                break
+            reasons = [str(cause)]
+            cause = cause.__cause__  # type: ignore[assignment]
+        name = (ctx.params or {}).get("name", "?")
+        raise MCPError(code=INVALID_PARAMS, message=f"Bad arguments for prompt {name!r}: {'; '.join(reasons)}. "
+                       "Fix them and pick the prompt again.") from None
+
+
 def add_prompts(server: MCPServer) -> None:
     """Register the prompts on `server` (its prompts capability then lists them)."""
+    server.middleware.append(_refuse_bad_arguments)
 
     @server.prompt(name="second_opinion", title="Second opinion from GigaChat (in Russian)")
     def second_opinion(
