@@ -134,8 +134,9 @@ def build_server(
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
     bus = InMemorySubscriptionBus()
     legacy_subscribers: dict[str, set[Any]] = {}
-    view = LiveView(store, lambda cid: _known(store, cid), lambda ctx: ctx.request_context.lifespan_context.runner,
-                    lambda c: CONVERSATION_URI.format(conversation_id=c.id))  # the live view for Apps hosts
+    view = LiveView(store, find=lambda cid, ctx: _known(store, cid),  # the live view for Apps hosts
+                    runner_of=lambda ctx: ctx.request_context.lifespan_context.runner,
+                    uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
     bus.subscribe(view.on_event)
 
     @asynccontextmanager

@@ -70,11 +70,11 @@ class StopOutcome(BaseModel):
 class LiveView:
     """The Apps extension (page + app-only tools) and the listing filter, for one server.
 
-    `find(conversation_id)` is the lookup the other tools use (it raises ToolError for an id the caller may not
-    read), so whatever rules decide who reads a conversation decide who reads its live answer too.
+    `find(conversation_id, ctx)` is the lookup the other tools use (it raises ToolError for an id the caller may
+    not read), so whatever rules decide who reads a conversation decide who reads its live answer too.
     `runner_of(ctx)` is the server's turn runner, or None before the first chat."""
 
-    def __init__(self, store: ConversationStore, find: Callable[[str], Conversation],
+    def __init__(self, store: ConversationStore, find: Callable[[str, Context], Conversation],
                  runner_of: Callable[[Context], TurnRunner | None], uri_of: Callable[[Conversation], str]) -> None:
         self.store = store
         self.find = find
@@ -108,32 +108,33 @@ class LiveView:
             result = {**result, "resources": [r for r in result["resources"] if r.get("uri") != VIEW_URI]}
         return result
 
-    def _locate(self, conversation_id: str | None, prompt: str | None) -> Callable[[], Conversation | None]:
-        """The turn the page shows: by id (checked at once, so an unreadable id fails fast), else by prompt among
-        the conversations this caller may read."""
+    def _locate(self, ctx: Context, conversation_id: str | None, prompt: str | None
+                ) -> Callable[[], Conversation | None]:
+        """The turn the page shows, looked up afresh on every wake (a shared store hands out snapshots): by id
+        (checked at once, so an unreadable id fails fast), else by prompt among the conversations this caller
+        may read."""
+        found: list[str] = []
         if conversation_id is not None:
-            conversation = self.find(conversation_id)
+            self.find(conversation_id, ctx)
+            found.append(conversation_id)
 
-            def by_id() -> Conversation | None:
+        def locate() -> Conversation | None:
+            if found:
+                conversation = self.find(found[0], ctx)
                 return conversation if prompt is None or last_prompt(conversation) == prompt else None
+            now = time.time()
+            matches = [c for c in (self.store.peek(cid) for cid in self.store.ids()[:CANDIDATES])
+                       if c is not None and last_prompt(c) == prompt and (c.busy or now - c.updated_at <= RECENT)]
+            for candidate in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
+                try:
+                    conversation = self.find(candidate.id, ctx)  # the same rule as every other read
+                except ToolError:
+                    continue
+                found.append(conversation.id)
+                return conversation
+            return None
 
-            return by_id
-        found: list[Conversation] = []
-
-        def by_prompt() -> Conversation | None:
-            if not found:
-                now = time.time()
-                matches = [c for c in (self.store.peek(cid) for cid in self.store.ids()[:CANDIDATES])
-                           if c is not None and last_prompt(c) == prompt and (c.busy or now - c.updated_at <= RECENT)]
-                for candidate in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
-                    try:
-                        found.append(self.find(candidate.id))  # the same rule as every other read
-                        break
-                    except ToolError:
-                        continue
-            return found[0] if found else None
-
-        return by_prompt
+        return locate
 
     def _register(self) -> None:
         view = self
@@ -147,6 +148,7 @@ class LiveView:
                         title="Read a GigaChat answer as it is written",
                         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
         async def read_answer(
+            ctx: Context,
             conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
                 "The conversation, when known (from the chat result or its arguments)."))] = None,
             prompt: Annotated[str | None, Field(min_length=1, max_length=200_000, description=(
@@ -159,7 +161,7 @@ class LiveView:
             """For the live view: the answer's text after `offset` and its status, waiting up to wait_ms."""
             if conversation_id is None and prompt is None:
                 raise ToolError("Pass conversation_id, or the chat call's prompt to find its answer.")
-            locate = view._locate(conversation_id, prompt)
+            locate = view._locate(ctx, conversation_id, prompt)
             part: Slice = await read_slice(locate, view.uri_of, view.changes, offset, wait_ms / 1000)
             return AnswerSlice(**part.__dict__)
 
@@ -172,13 +174,14 @@ class LiveView:
             ctx: Context,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""
-            conversation = view.find(conversation_id)
+            conversation = view.find(conversation_id, ctx)
             runner = view.runner_of(ctx)
             stopped = runner is not None and runner.stop(conversation.id)
             if stopped:
                 with anyio.move_on_after(5):
                     while conversation.busy:
                         await view.changes.wait(view.uri_of(conversation), 0.5)
+                        conversation = view.find(conversation_id, ctx)
             elif conversation.busy:
                 raise ToolError("This answer is being written by another server process; stop it there, or wait "
                                 "for it to finish.")

@@ -54,6 +54,7 @@ def words(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@pytest.mark.timeout(2400)  # on a fresh machine the first run installs chromium and the npm packages
 def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches(
         apps_host: AppsHost, emulator: Emulator, http_server: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
