@@ -1,12 +1,13 @@
 // Drives the live view in headless Chromium: the test host page (host.mjs) served beside a same-origin proxy
 // to the real `gigachat-mcp serve --transport streamable-http`. Prints one JSON line with what it saw.
-// Env: MCP_URL, HOST_DIR (host.html + host.js), OUT_DIR (screenshots), CHROMIUM, PROMPT_FULL, PROMPT_STOP.
+// Env: MCP_URL, HOST_DIR (host.html + host.js), OUT_DIR (screenshots), CHROMIUM, PROMPT_FULL, PROMPT_STOP,
+// PROMPT_MARKDOWN.
 import http from "node:http";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const { MCP_URL, HOST_DIR, OUT_DIR, CHROMIUM, PROMPT_FULL, PROMPT_STOP } = process.env;
+const { MCP_URL, HOST_DIR, OUT_DIR, CHROMIUM, PROMPT_FULL, PROMPT_STOP, PROMPT_MARKDOWN } = process.env;
 const upstream = new URL(MCP_URL);
 const calls = {};
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -116,6 +117,25 @@ try {
   out.stop.view = await settle(["cancelled", "done", "error"], 5000);
   out.stop.calls = { ...calls };
   await page.screenshot({ path: join(OUT_DIR, "stopped.png") });
+
+  // 3. A host that lets the page call no tools: the page shows the final answer from the tool result alone.
+  //    The answer is Markdown with HTML and a javascript: link in it: rendered, never injected.
+  for (const k of Object.keys(calls)) delete calls[k];
+  await page.evaluate(() => document.body.classList.remove("dark"));
+  out.markdown = { result: await page.evaluate(([p]) => window.runChat(p, "light", false), [PROMPT_MARKDOWN]) };
+  out.markdown.view = await settle(["done", "error", "cancelled"], 5000);
+  const md = page.frames().find((f) => f !== page.mainFrame());
+  out.markdown.dom = await md.evaluate(() => {
+    const answer = document.getElementById("answer");
+    const texts = (sel) => [...answer.querySelectorAll(sel)].map((n) => n.textContent);
+    return { headings: [...answer.querySelectorAll("h1,h2,h3,h4,h5,h6")].map((n) => n.tagName + ":" + n.textContent),
+             ul: texts("ul > li"), ol: texts("ol > li"), strong: texts("strong"), em: texts("em"), pre: texts("pre code"),
+             th: texts("th"), td: texts("td"), quote: texts("blockquote"),
+             links: [...answer.querySelectorAll("a")].map((a) => [a.textContent, a.getAttribute("href")]),
+             injected: answer.querySelectorAll("img, script, iframe, b").length + (window.pwned ? 100 : 0) };
+  });
+  out.markdown.calls = { ...calls };
+  await page.screenshot({ path: join(OUT_DIR, "markdown.png"), fullPage: true });
 } catch (err) {
   out.error = String(err && err.stack || err);
 } finally {

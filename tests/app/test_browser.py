@@ -23,6 +23,27 @@ SHOTS = Path(os.environ.get("GIGACHAT_MCP_SCREENSHOTS", Path(__file__).resolve()
 PROMPT_FULL = ('Show **bold**, `code` and <img src=x onerror="window.pwned=1"> as text '
                "[emulator words=160 delay=0.04 chunk=2]")
 PROMPT_STOP = "Keep going [emulator words=700 delay=0.04 chunk=2]"
+PROMPT_MARKDOWN = """Render this
+## Plan *now*
+
+- item one
+- item **two**
+
+3. third
+4. fourth
+
+```html
+<script>window.pwned = 2</script><b>not bold</b>
+```
+
+| name | value |
+|------|-------|
+| a    | 1     |
+
+> quoted `x`
+
+[safe](https://example.com/x?a=1&b=2) and [unsafe](javascript:window.pwned=3)
+"""
 
 
 def free_port() -> int:
@@ -59,7 +80,8 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
         apps_host: AppsHost, emulator: Emulator, http_server: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MCP_URL": http_server, "HOST_DIR": str(apps_host.host_dir), "OUT_DIR": str(SHOTS),
-           "CHROMIUM": apps_host.chromium, "PROMPT_FULL": PROMPT_FULL, "PROMPT_STOP": PROMPT_STOP}
+           "CHROMIUM": apps_host.chromium, "PROMPT_FULL": PROMPT_FULL, "PROMPT_STOP": PROMPT_STOP,
+           "PROMPT_MARKDOWN": PROMPT_MARKDOWN}
     proc = subprocess.run([apps_host.node, str(apps_host.driver)], env=env, capture_output=True, text=True,
                           timeout=150, cwd=apps_host.driver.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -98,7 +120,8 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     assert stop["view"]["status"] == "cancelled" and stop["view"]["label"] == "stopped"
     assert words(stop["view"]["text"]) == words(stopped["text"])
     assert stop["calls"].get("stop_answer") == 1
-    record = emulator.streams[-1]
+    assert len(emulator.streams) == 3  # one upstream stream for each of the three answers
+    record = emulator.streams[1]
     assert emulator.wait_until(lambda: record.outcome != "streaming", 5)
     assert record.outcome == "client went away" and record.sent_chunks < record.planned_chunks
     assert emulator.active_streams == 0
@@ -111,3 +134,16 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     snapshot = anyio.run(conversation)
     assert snapshot["status"] == "cancelled"
     assert snapshot["messages"][-1] == {"role": "assistant", "content": stopped["text"]}
+
+    # 3. A host that lets the page call no tools: the final answer comes from the tool result alone, as Markdown.
+    markdown = seen["markdown"]
+    answer = markdown["result"]["result"]["structuredContent"]
+    assert markdown["calls"].get("read_answer", 0) == 0 and answer["status"] == "done"
+    assert markdown["view"]["status"] == "done" and markdown["view"]["model"] == answer["model"]
+    dom = markdown["dom"]
+    assert dom["headings"] == ["H3:Plan now"] and dom["em"] == ["now"]
+    assert dom["ul"] == ["item one", "item two"] and dom["strong"] == ["two"] and dom["ol"] == ["third", "fourth"]
+    assert dom["pre"] == ["<script>window.pwned = 2</script><b>not bold</b>"]
+    assert dom["th"] == ["name", "value"] and dom["td"] == ["a", "1"] and dom["quote"] == ["quoted x"]
+    assert dom["links"] == [["safe", "https://example.com/x?a=1&b=2"]]  # javascript: is shown as text, not a link
+    assert dom["injected"] == 0

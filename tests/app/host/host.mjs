@@ -15,8 +15,9 @@ async function connect() {
 }
 
 // Runs one `chat` call the way an Apps host does: show the tool's page, hand it the arguments, call the tool,
-// hand the page the result. Resolves with what the test needs; the page keeps running.
-window.runChat = async (prompt, theme) => {
+// hand the page the result. Resolves with what the test needs; the page keeps running. `serverTools = false` is a host
+// that shows the page but lets it call no tools (the page must then show the result when it arrives).
+window.runChat = async (prompt, theme, serverTools = true) => {
   const client = await connect();
   const { tools } = await client.listTools();
   const chat = tools.find((t) => t.name === "chat");
@@ -31,7 +32,8 @@ window.runChat = async (prompt, theme) => {
   const styles = theme === "dark"
     ? { "--color-background-primary": "#1e1f24", "--color-text-primary": "#ececf1", "--color-border-primary": "#44464f" }
     : { "--color-background-primary": "#ffffff", "--color-text-primary": "#1b1c1f" };
-  const bridge = new AppBridge(client, HOST, { serverTools: {}, openLinks: {}, logging: {} },
+  const capabilities = serverTools ? { serverTools: {}, openLinks: {}, logging: {} } : { openLinks: {}, logging: {} };
+  const bridge = new AppBridge(client, HOST, capabilities,
     { hostContext: { theme, styles: { variables: styles }, displayMode: "inline", platform: "web" } });
   bridge.onsizechange = ({ height }) => { if (height) frame.style.height = `${Math.min(height, 900)}px`; };
   const initialized = new Promise((resolve) => { bridge.oninitialized = resolve; });
