@@ -190,3 +190,17 @@ async def test_only_who_may_read_a_conversation_reads_or_stops_its_answer(emulat
     assert by_prompt.structured_content["status"] == "pending" and by_prompt.structured_content["text"] == ""
     assert stop.is_error and "Unknown conversation_id" in stop.content[0].text
     assert still.structured_content["status"] == "streaming"  # the refused stop did not stop it
+
+
+async def test_a_huge_answer_comes_in_bounded_slices() -> None:
+    from gigachat_mcp._app._reading import MAX_TEXT, Changes, read_slice
+    from gigachat_mcp._conversations import Conversation
+
+    conversation = Conversation(id="0" * 16)
+    conversation.begin("long", "GigaChat-2", 40)
+    conversation.append("x" * (MAX_TEXT + 5000))
+    conversation.finish("done")
+    first = await read_slice(lambda: conversation, lambda c: "u", Changes(), 0, 0)
+    rest = await read_slice(lambda: conversation, lambda c: "u", Changes(), MAX_TEXT, 0)
+    assert (len(first.text), first.length, first.status) == (MAX_TEXT, MAX_TEXT + 5000, "done")
+    assert (rest.offset, len(rest.text)) == (MAX_TEXT, 5000)
