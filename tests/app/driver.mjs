@@ -48,7 +48,9 @@ const browser = await chromium.launch({
 });
 const out = { console: [] };
 try {
-  const page = await browser.newPage({ viewport: { width: 780, height: 420 } });
+  const context = await browser.newContext({ viewport: { width: 780, height: 420 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+  const page = await context.newPage();
   page.on("console", (msg) => { if (out.console.length < 200) out.console.push(msg.text()); });
   page.on("pageerror", (err) => out.console.push("pageerror: " + err.message));
   await page.goto(origin + "/");
@@ -97,6 +99,15 @@ try {
   out.full = { samples, midShot: shotMid, result: (await run1), callsDuring: { ...calls } };
   out.full.view = await settle(["done", "error", "cancelled"], 5000);
   await page.screenshot({ path: join(OUT_DIR, "end.png") });
+  // Copy, from the keyboard: the answer's Markdown lands on the clipboard.
+  const frame1 = page.frames().find((f) => f !== page.mainFrame());
+  await frame1.focus("#copy");
+  await page.keyboard.press("Enter");
+  await sleep(300);
+  out.full.copied = {
+    announced: await frame1.evaluate(() => document.getElementById("announce").textContent),
+    clipboard: await page.evaluate(() => navigator.clipboard.readText()).catch((e) => "unreadable: " + e),
+  };
 
   // 2. Stop, pressed from the keyboard, ends the upstream stream; the dark theme comes from the host.
   for (const k of Object.keys(calls)) delete calls[k];

@@ -108,6 +108,7 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     assert rendered == expected  # markdown rendered, nothing lost or repeated
     assert view["strong"] == ["bold"] and view["code"] == ["code"]
     assert '<img src=x onerror="window.pwned=1">' in view["text"] and view["injected"] == 0  # text, never HTML
+    assert full["copied"] == {"announced": "Answer copied.", "clipboard": result["text"]}  # Copy gives the Markdown
     polls = full["callsDuring"].get("read_answer", 0)
     chunks = emulator.streams[0].planned_chunks
     assert 1 <= polls < chunks / 4, (polls, chunks)  # long polls: a handful of calls, not one per chunk
