@@ -25,7 +25,11 @@ const proxy = http.createServer(async (req, res) => {
   const body = Buffer.concat(parts);
   try {
     for (const m of [].concat(JSON.parse(body.toString() || "null") || [])) {
-      if (m && m.method === "tools/call") calls[m.params.name] = (calls[m.params.name] || 0) + 1;
+      if (m && m.method === "tools/call") {
+        calls[m.params.name] = (calls[m.params.name] || 0) + 1;
+        const prompted = m.params.name === "read_answer" && m.params.arguments && m.params.arguments.prompt;
+        if (prompted) calls.readWithPrompt = (calls.readWithPrompt || 0) + 1;
+      }
     }
   } catch { /* not JSON: forwarded as it is */ }
   const headers = { ...req.headers, "content-length": String(body.length) };

@@ -112,6 +112,7 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     polls = full["callsDuring"].get("read_answer", 0)
     chunks = emulator.streams[0].planned_chunks
     assert 1 <= polls < chunks / 4, (polls, chunks)  # long polls: a handful of calls, not one per chunk
+    assert full["callsDuring"]["readWithPrompt"] <= 2  # the prompt finds the turn; then the id alone is sent
 
     # 2. Stop (pressed from the keyboard) closes the upstream stream; everyone sees `cancelled`.
     stop = seen["stop"]
