@@ -76,22 +76,41 @@ class TurnRunner:
         self.interval = interval
         self.tail = tail
         self._slots = anyio.Semaphore(max_streams)
+        self._stops: dict[str, anyio.CancelScope] = {}  # turns running in this process, by conversation id
+
+    def stop(self, conversation_id: str) -> bool:
+        """Stop the turn running for this conversation (its upstream stream is closed, its status becomes
+        cancelled, the text so far is kept); False when none is running here."""
+        scope = self._stops.get(conversation_id)
+        if scope is None:
+            return False
+        scope.cancel()
+        return True
 
     async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
-        """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it."""
+        """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it.
+        A turn ended by `stop()` returns normally with the conversation `cancelled`."""
         notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
         failure: BaseException | None = None
         final: ChatChunk | None = None
+        stop = anyio.CancelScope()
         async with anyio.create_task_group() as group:
             group.start_soon(notifier.run)
+            self._stops[conversation.id] = stop
             try:
-                final = await self._stream(conversation, messages, options, notifier)
+                with stop:
+                    final = await self._stream(conversation, messages, options, notifier)
             except BaseException as exc:  # noqa: BLE001 - decided below, outside the task group
                 failure = exc
+            finally:
+                if self._stops.get(conversation.id) is stop:
+                    del self._stops[conversation.id]
             group.cancel_scope.cancel()
         with anyio.CancelScope(shield=True):
-            if failure is None:
+            if failure is None and stop.cancelled_caught:
+                conversation.finish("cancelled")
+            elif failure is None:
                 usage = final.usage if final is not None else None
                 conversation.finish("done", finish_reason=final.finish_reason if final else None,
                                     usage=_usage_dict(usage))

@@ -32,7 +32,9 @@ from mcp.types import (
 from pydantic import BaseModel, Field
 
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
+from ._app import LiveView
 from ._conversations import Conversation, ConversationStore, UnknownConversation
+from ._prompts import add_prompts
 from ._turns import TurnRunner
 
 __all__ = ["build_server"]
@@ -132,6 +134,10 @@ def build_server(
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
     bus = InMemorySubscriptionBus()
     legacy_subscribers: dict[str, set[Any]] = {}
+    view = LiveView(store, find=lambda cid, ctx: _known(store, cid),  # the live view for Apps hosts
+                    runner_of=lambda ctx: ctx.request_context.lifespan_context.runner,
+                    uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
+    bus.subscribe(view.on_event)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[_Live]:
@@ -156,7 +162,10 @@ def build_server(
         lifespan=lifespan,
         subscriptions=bus,
         log_level=(settings.log_level if settings else "WARNING"),  # type: ignore[arg-type]
+        extensions=[view.apps],
     )
+    server.middleware.append(view.listing)
+    add_prompts(server)
     _install_redaction(settings)
 
     async def publish(conversation: Conversation) -> None:
@@ -213,7 +222,7 @@ def build_server(
             await runner.run(conversation, messages, options, progress, publish)
         except GigaChatError as exc:
             raise ToolError(await _explain(exc, live, runner, uri)) from None
-        return _answer_result(conversation, uri, status="done")
+        return _answer_result(conversation, uri, status="cancelled" if conversation.status == "cancelled" else "done")
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
@@ -328,8 +337,9 @@ async def _background_turn(runner: TurnRunner, conversation: Conversation, messa
         pass
 
 
-def _answer_result(conversation: Conversation, uri: str, status: Literal["done", "streaming"]) -> CallToolResult:
-    text = conversation.answer() if status == "done" else ""
+def _answer_result(conversation: Conversation, uri: str,
+                   status: Literal["done", "streaming", "cancelled"]) -> CallToolResult:
+    text = conversation.answer() if status != "streaming" else ""
     answer = ChatAnswer(
         text=text,
         conversation_id=conversation.id,
@@ -339,9 +349,13 @@ def _answer_result(conversation: Conversation, uri: str, status: Literal["done",
         resource_uri=uri,
         status=status,
     )
-    shown = text if status == "done" else (
-        f"GigaChat is answering in the background. Read {uri} or call get_conversation with "
-        f"conversation_id={conversation.id!r} and wait_seconds to get the answer.")
+    if status == "done":
+        shown = text
+    elif status == "cancelled":  # only the live view's Stop button does this
+        shown = f"{text}\n\n[The user stopped this answer here.]" if text else "[The user stopped this answer.]"
+    else:
+        shown = (f"GigaChat is answering in the background. Read {uri} or call get_conversation with "
+                 f"conversation_id={conversation.id!r} and wait_seconds to get the answer.")
     return CallToolResult(content=[TextContent(type="text", text=shown)],
                           structured_content=answer.model_dump(mode="json"))
 

@@ -46,15 +46,35 @@ def module_level_imports(path: Path) -> set[str]:
     return found
 
 
+# Pieces of the server kept in their own small modules; they import mcp, and only server.py imports them.
+SERVER_PARTS = ("gigachat_mcp/_app/", "gigachat_mcp/_prompts.py")
+
+
+def is_server(rel: str) -> bool:
+    return rel == "gigachat_mcp/server.py" or rel.startswith(SERVER_PARTS)
+
+
 def test_only_the_server_imports_mcp_the_cli_lazily_and_only_the_magics_import_ipython() -> None:
     for path in ROOT.glob("gigachat_*/**/*.py"):
         rel = path.relative_to(ROOT).as_posix()
         if "mcp" in {top(n) for n in module_level_imports(path)}:
-            assert rel == "gigachat_mcp/server.py", f"{rel} imports mcp at module level"
+            assert is_server(rel), f"{rel} imports mcp at module level"
         if "mcp" in {top(n) for n in imports_of(path)}:
-            assert rel == "gigachat_mcp/server.py" or rel.startswith("gigachat_mcp/_commands/"), rel
+            assert is_server(rel) or rel.startswith("gigachat_mcp/_commands/"), rel
         if "IPython" in {top(n) for n in imports_of(path)}:
             assert rel.startswith("gigachat_magics/"), rel
+
+
+def test_server_parts_are_imported_only_by_the_server() -> None:
+    for path in ROOT.glob("gigachat_*/**/*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if is_server(rel):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                assert not any(part in module for part in ("_app", "_prompts")), f"{rel} imports {module}"
 
 
 def test_front_ends_use_only_public_names_and_never_each_other() -> None:
