@@ -70,8 +70,8 @@ def with_drawing(answer: Answer, version: str, file_id: str, state_ids: set[str]
     state = str(uuid.uuid4())
     state_ids.add(state)
     text = "Here is the picture you asked for. " + answer.text
-    if version == "v1":
-        text += f' <img src="{file_id}" fuse="true"/>'
+    if version == "v1":  # the markup leads, so a stream splits it over several events, as it may in real life
+        text = f'<img src="{file_id}" fuse="true"/>' + text
     return dataclasses.replace(answer, text=text, completion_tokens=count_tokens(text),
                                files=((file_id, "image/jpeg"),), state_id=state)
 

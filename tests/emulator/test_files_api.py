@@ -102,7 +102,7 @@ def test_v1_drawing_answers_with_img_markup_a_state_id_and_a_real_jpeg(emu: Emul
                                         "messages": [{"role": "user", "content": "нарисуй кота"}]}).json()
         message = drawn["choices"][0]["message"]
         file_id = message["content"].split('<img src="')[1].split('"')[0]
-        assert message["content"].endswith(f'<img src="{file_id}" fuse="true"/>') and message["functions_state_id"]
+        assert message["content"].startswith(f'<img src="{file_id}" fuse="true"/>') and message["functions_state_id"]
         jpeg = http.get(f"{emu.base_url}/files/{file_id}/content", headers=mine)
         assert jpeg.headers["content-type"] == "image/jpeg"
         image = Image.open(io.BytesIO(jpeg.content))
