@@ -89,4 +89,4 @@ def sniff_extension(head: bytes) -> str | None:
 
 
 def describe_size(size: int) -> str:
-    return f"{size / MB:.1f} MB" if size >= MB else f"{size} bytes"
+    return f"{size / MB:.2f} MB" if size >= MB else f"{size} bytes"

@@ -118,7 +118,7 @@ def test_rules_are_checked_before_anything_is_sent(giga: GigaChat, emulator: Emu
     cases = [
         ([exe], "tool.exe", "supported types"),
         ([huge], "huge.png", "per-kind size limits"),
-        ([big_doc], "book.pdf", "at most 40.0 MB"),
+        ([big_doc], "book.pdf", "at most 40.00 MB"),
         ([("a.png", PNG), ("b.jpg", b"\xff\xd8\xff\xe0")], "b.jpg", "one image per message"),
         ([tmp_path / "missing.txt"], "missing.txt", "not a readable file"),
         ([b"\x00\x01\x02binary"], "these bytes", "supported types"),
