@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import ChatChunk, GigaChatError
+from . import ChatChunk, GigaChatError, InvalidRequestError
 from ._conversations import Conversation
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class TurnRunner:
         self.tail = tail
         self._slots = anyio.Semaphore(max_streams)
 
-    async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+    async def run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it."""
         notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
@@ -94,7 +94,11 @@ class TurnRunner:
             if failure is None:
                 usage = final.usage if final is not None else None
                 conversation.finish("done", finish_reason=final.finish_reason if final else None,
-                                    usage=_usage_dict(usage))
+                                    usage=_usage_dict(usage), files=_files(final),
+                                    state_id=final.state_id if final else None)
+            elif isinstance(failure, InvalidRequestError) and not conversation.answer_length:
+                conversation.retract()  # refused before sending (e.g. an attachment rule): not part of the history
+                conversation.finish("error", error=str(failure))
             elif isinstance(failure, anyio.get_cancelled_exc_class()):
                 conversation.finish("cancelled")
             elif isinstance(failure, GigaChatError):
@@ -107,7 +111,7 @@ class TurnRunner:
             raise failure
         return conversation
 
-    async def _stream(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+    async def _stream(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                       notifier: _Notifier) -> ChatChunk | None:
         try:
             self._slots.acquire_nowait()
@@ -128,6 +132,13 @@ class TurnRunner:
             return final
         finally:
             self._slots.release()
+
+
+def _files(final: ChatChunk | None) -> list[dict[str, str]]:
+    """The files an answer made, as the conversation records them."""
+    if final is None:
+        return []
+    return [{"id": f.id, "mime_type": f.mime_type, "resource_uri": f"gigachat://files/{f.id}"} for f in final.files]
 
 
 def _usage_dict(usage: Any) -> dict[str, int] | None:
