@@ -67,7 +67,7 @@ class _BaseClient:
               tool_choice: str | None) -> _Turn:
         """Everything about a chat request that needs no network, checked before anything is sent."""
         messages = _wire.normalise_messages(prompt, system)
-        toolset = _wire.normalise_tools(tools, tool_choice)
+        toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
         return _Turn(messages, _attachments.gather(messages, attachments), toolset)
 
     def _chat_call(self, turn: _Turn, infos: Sequence[Sequence[FileInfo]], stream: bool, model: str | None,

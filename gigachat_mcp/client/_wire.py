@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from ._errors import APIError, AuthenticationError, InvalidRequestError, RateLimitError
+from ._errors import APIError, AuthenticationError, ConfigError, InvalidRequestError, RateLimitError
 from ._tokens import Token
 from ._types import ChatResult, FileInfo, GeneratedFile, Model, TokenCount, Usage
 
@@ -145,8 +145,9 @@ class Tools:
 NO_TOOLS = Tools()
 
 
-def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None) -> Tools:
-    """Check `tools=[...]` and `tool_choice=` once, before anything is sent; unknown names name the known ones."""
+def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_version: str = "v1") -> Tools:
+    """Check `tools=[...]` and `tool_choice=` once, before anything is sent: unknown names name the known ones,
+    and a tool the configured contract lacks names the setting that switches contracts."""
     if tools is None:
         tools = ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
@@ -156,6 +157,10 @@ def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None) -> T
         if not isinstance(tool, str) or tool not in BUILTIN_TOOLS:
             known = ", ".join(repr(n) for n in BUILTIN_TOOLS)
             raise InvalidRequestError(f"Unknown tool {tool!r}: the built-in tools are {known}.")
+        if BUILTIN_TOOLS[tool].get(api_version) is None:
+            other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
+            raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
+                              f"{other} (or api_version={other!r}).")
         if tool not in names:
             names.append(tool)
     if choice not in (None, "auto", "none") and choice not in names:

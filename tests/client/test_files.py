@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gigachat_mcp import APIError, GigaChat, GigaChatConnectionError, InvalidRequestError
-from gigachat_mcp.client._wire import MarkupFilter
+from gigachat_mcp import (
+    APIError,
+    ConfigError,
+    GigaChat,
+    GigaChatConnectionError,
+    InvalidRequestError,
+    RateLimitError,
+)
+from gigachat_mcp.client._retry import RetryPlan
+from gigachat_mcp.client._wire import MarkupFilter, normalise_tools
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import async_client, sync_client
 
@@ -168,6 +176,15 @@ def test_tools_are_checked(giga: GigaChat) -> None:
         giga.chat("x", tools=["paint"])
     with pytest.raises(InvalidRequestError, match="tool_choice"):
         giga.chat("x", tools=[], tool_choice="image_generate")
+    from gigachat_mcp.client import _wire
+
+    _wire.BUILTIN_TOOLS["v2_only"] = {"v1": None, "v2": "v2_only"}  # how a later tool that one contract lacks looks
+    try:
+        with pytest.raises(ConfigError, match="GIGACHAT_API_VERSION=v2"):
+            normalise_tools(["v2_only"], None, "v1")
+        assert normalise_tools(["v2_only"], None, "v2").builtins == ("v2_only",)
+    finally:
+        del _wire.BUILTIN_TOOLS["v2_only"]
 
 
 def test_another_keys_file_id_is_a_clear_error(emulator: Emulator, doc: Path) -> None:
@@ -192,6 +209,28 @@ def test_which_upload_failures_are_retried(giga: GigaChat, emulator: Emulator, d
     emulator.add_fault("upload", status=429, headers={"Retry-After": "0"})
     info = giga.upload_file(doc)  # refused, so nothing was stored: retried
     assert _uploads(emulator) == 4 and [f.id for f in giga.list_files()] == [info.id]
+
+
+def test_async_uploads_follow_the_same_retry_rule(emulator: Emulator, doc: Path) -> None:
+    async def main() -> None:
+        async with async_client(emulator) as giga:
+            emulator.add_fault("upload", status=502)
+            with pytest.raises(APIError):
+                await giga.upload_file(doc)
+            emulator.add_fault("upload", status=429, headers={"Retry-After": "0"})
+            await giga.upload_file(doc)
+    asyncio.run(main())
+    assert _uploads(emulator) == 3
+
+
+def test_upload_retry_decisions() -> None:
+    plan = RetryPlan(2, 0.01, no_duplicates=True)
+    assert plan.delay_for(GigaChatConnectionError("refused"), sent=False) >= 0  # never reached the server
+    assert plan.delay_for(RateLimitError("busy", retry_after=0)) == 0  # refused, nothing stored
+    with pytest.raises(GigaChatConnectionError):
+        RetryPlan(2, 0.01, no_duplicates=True).delay_for(GigaChatConnectionError("reset"), sent=True)
+    chat = RetryPlan(2, 0.01)
+    assert chat.delay_for(GigaChatConnectionError("reset"), sent=True) >= 0  # chat calls keep their retries
 
 
 def test_markup_split_anywhere_is_stripped() -> None:

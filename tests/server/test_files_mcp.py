@@ -120,6 +120,8 @@ async def test_attachments_follow_the_roots_rule(emulator: Emulator, tree: dict[
         assert not ok.is_error
         assert 'Text of notes.txt: "meeting at noon"' in ok.structured_content["text"]
         assert "Attachment: chart.png (image/png, 24 bytes)." in ok.structured_content["text"]
+        same = await client.call_tool("chat", {"prompt": "again", "attachments": [str(allowed / "docs/notes.txt")]})
+        assert 'Text of notes.txt: "meeting at noon"' in same.structured_content["text"]
         refused = {
             "outside": str(outside / "private.txt"),
             "dotdot": str(allowed / "docs" / ".." / ".." / "outside" / "private.txt"),
