@@ -77,8 +77,10 @@ def test_each_kind_of_attachment_arrives(emulator: Emulator, doc: Path, api_vers
         answer = giga.chat("and these", attachments=[("chart.png", PNG), stored])
         assert "Attachment: chart.png (image/png, 40 bytes)." in answer.text
         assert "Attachment: attachment.mp3 (audio/mpeg, 13 bytes)." in answer.text
-        by_id = giga.chat("by id", attachments=[stored.id])
+        by_id = giga.chat("by id", attachments=(stored.id,))  # any iterable will do
         assert "Attachment: attachment.mp3" in by_id.text
+        with pytest.raises(InvalidRequestError, match="must be a list"):
+            giga.chat("one pair", attachments=("a.png", PNG))
         streamed = "".join(c.text for c in giga.stream("bytes too", attachments=[PNG + b"!"]))
         assert "Attachment: attachment.png (image/png, 41 bytes)." in streamed
 
