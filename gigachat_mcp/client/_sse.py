@@ -97,7 +97,8 @@ class StreamDecoder:
         if event == "response.message.delta":
             obj = self._json(data)
             messages = obj.get("messages")
-            self._note_v2(messages)
+            if '"files"' in data or "state_id" in data:  # rare; skipping the walk keeps text deltas cheap
+                self._note_v2(messages)
             text = text_v2(messages)
             return ChatChunk(text, None, None, obj.get("model")) if text else None
         if event == "response.message.done":
