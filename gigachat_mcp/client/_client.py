@@ -58,6 +58,7 @@ class _BaseClient:
         self._lock = threading.Lock()
         self._uploaded: dict[str, FileInfo] = {}  # content key -> the upload of that content, once per client
         self._known: dict[str, FileInfo] = {}  # file id -> what the service said about it
+        self._upload_locks: dict[str, Any] = {}  # content key -> the lock its one upload is made under
 
     def __repr__(self) -> str:
         s = self.settings
@@ -223,14 +224,17 @@ class GigaChat(_BaseClient):
 
     def _upload_once(self, local: Local) -> FileInfo:
         key = _attachments.content_key(local)
-        info = self._uploaded.get(key)
-        if info is None:
-            if local.path is not None:
-                info = self.upload_file(local.path)
-            else:
-                info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
-                                                                 "general")))
-            self._uploaded[key] = info
+        with self._lock:
+            guard = self._upload_locks.setdefault(key, threading.Lock())
+        with guard:  # threads attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = self.upload_file(local.path)
+                else:
+                    info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
+                                                                     "general")))
+                self._uploaded[key] = info
         return info
 
     def models(self) -> list[Model]:
@@ -410,14 +414,16 @@ class AsyncGigaChat(_BaseClient):
 
     async def _upload_once(self, local: Local) -> FileInfo:
         key = await asyncio.to_thread(_attachments.content_key, local)  # hashing a big file must not stall the loop
-        info = self._uploaded.get(key)
-        if info is None:
-            if local.path is not None:
-                info = await self.upload_file(local.path)
-            else:
-                info = self._remember(await self._request(_upload_call(self.settings.base_url, local, local.data,
-                                                                       "general")))
-            self._uploaded[key] = info
+        guard = self._upload_locks.setdefault(key, asyncio.Lock())
+        async with guard:  # tasks attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = await self.upload_file(local.path)
+                else:
+                    info = self._remember(await self._request(_upload_call(self.settings.base_url, local,
+                                                                           local.data, "general")))
+                self._uploaded[key] = info
         return info
 
     async def models(self) -> list[Model]:

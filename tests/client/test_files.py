@@ -110,9 +110,18 @@ def test_a_repeated_attachment_is_uploaded_once(giga: GigaChat, emulator: Emulat
 def test_async_repeated_attachment_is_uploaded_once(emulator: Emulator, doc: Path) -> None:
     async def main() -> None:
         async with async_client(emulator) as giga:
-            for _ in range(3):
-                await giga.chat("again", attachments=[doc])
+            await asyncio.gather(*(giga.chat(f"at once {i}", attachments=[doc]) for i in range(5)))
+            await giga.chat("later", attachments=[doc])
     asyncio.run(main())
+    assert _uploads(emulator) == 1
+
+
+def test_threads_attaching_the_same_content_upload_it_once(giga: GigaChat, emulator: Emulator, doc: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: giga.chat(f"thread {i}", attachments=[doc]), range(6)))
+    assert all("Attachment: report.txt" in a.text for a in answers)
     assert _uploads(emulator) == 1
 
 
