@@ -8,6 +8,7 @@ and text/plain, so saved notebooks, nbconvert and plain frontends all show the t
 
 from __future__ import annotations
 
+import base64
 import sys
 import time
 from typing import Any
@@ -64,6 +65,12 @@ class LiveDisplay:
 
         display(Answer(f"*{text}*" if self.fmt != "text" else text, self.fmt))
 
+    def image(self, data: bytes, mime_type: str, label: str) -> None:
+        """A drawn image below the text, as its own display data (saved with the notebook)."""
+        from IPython.display import display
+
+        display({mime_type: base64.b64encode(data).decode("ascii"), "text/plain": f"<{label}>"}, raw=True)
+
     def _flush(self, now: float) -> None:
         text = "".join(self.parts)
         self.parts = [text]  # joined once, so the next flush joins only what arrived since
@@ -89,6 +96,9 @@ class TerminalDisplay:
 
     def note(self, text: str) -> None:
         print(f"[{text}]", flush=True)
+
+    def image(self, data: bytes, mime_type: str, label: str) -> None:
+        print(f"[{label}: {mime_type}, {len(data)} bytes; use -o VAR and VAR.images to get it]", flush=True)
 
 
 def make_display(shell: Any, fmt: str, interval: float) -> LiveDisplay | TerminalDisplay:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Exchange", "History"]
 
@@ -12,6 +13,8 @@ class Exchange:
     user: str
     assistant: str
     cell_id: str | None = None
+    attachments: tuple[Any, ...] = ()  # re-sent with later prompts; the client uploads each content only once
+    state_id: str | None = None  # a built-in tool's state (a drawing), which the API wants back next turn
 
 
 class History:
@@ -30,13 +33,19 @@ class History:
         if cell_id is not None:
             self.exchanges = [e for e in self.exchanges if e.cell_id != cell_id]
 
-    def messages(self, prompt: str, max_exchanges: int) -> list[dict[str, str]]:
+    def messages(self, prompt: str, max_exchanges: int) -> list[dict[str, Any]]:
         """What to send: the system prompt, the last `max_exchanges` exchanges, then the new prompt."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         kept = self.exchanges[-max_exchanges:] if max_exchanges > 0 else []
         for exchange in kept:
-            messages.append({"role": "user", "content": exchange.user})
-            messages.append({"role": "assistant", "content": exchange.assistant})
+            user: dict[str, Any] = {"role": "user", "content": exchange.user}
+            if exchange.attachments:
+                user["attachments"] = list(exchange.attachments)
+            messages.append(user)
+            assistant: dict[str, Any] = {"role": "assistant", "content": exchange.assistant}
+            if exchange.state_id:
+                assistant["state_id"] = exchange.state_id
+            messages.append(assistant)
         messages.append({"role": "user", "content": prompt})
         return messages
 

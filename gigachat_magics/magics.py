@@ -19,6 +19,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CFloat, Enum, Int, Unicode
 
+from ._attach import AnswerText, attachments_from
 from ._display import make_display
 from ._history import Exchange, History
 
@@ -46,6 +47,7 @@ class GigaChatMagics(Magics):
     update_interval = CFloat(0.1, help="Seconds between display updates while streaming.").tag(config=True)
     show_status = Bool(True, help="Show model, time and tokens after each answer.").tag(config=True)
     template = Bool(False, help="Fill {name} in prompts from the user namespace (also: -T per cell).").tag(config=True)
+    image_generation = Bool(True, help="Let GigaChat draw when asked (also GIGACHAT_IMAGE_GENERATION).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -53,6 +55,8 @@ class GigaChatMagics(Magics):
         self.usage = {"answers": 0, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self._client: Any = None
         self._environment: dict[str, str] = {}
+        self._last: Any = None  # the last answer's final chunk (files, state id)
+        self._images: list[bytes] = []  # the bytes of what it drew
 
     # --- %%gigachat --------------------------------------------------------------------------------------------
 
@@ -66,6 +70,9 @@ class GigaChatMagics(Magics):
     @argument("-f", "--format", choices=("markdown", "text", "code"),
               help="markdown (default), text, or code (the answer's code goes into a new cell below)")
     @argument("-T", "--template", action="store_true", help="fill {name} in the prompt from your variables")
+    @argument("-a", "--attach", action="append", metavar="ATTACHMENT",
+              help="a file path, or a variable holding bytes, a PIL image or a matplotlib figure (sent as PNG) "
+                   "or a pandas DataFrame (sent as CSV); repeatable")
     @cell_magic
     def gigachat(self, line: str, cell: str) -> None:
         """Ask GigaChat; the answer streams into the output. Each cell continues the conversation."""
@@ -84,17 +91,22 @@ class GigaChatMagics(Magics):
             self.history.system = self.system
         cell_id = _cell_id(self.shell)
         self.history.forget_cell(cell_id)
+        attachments = attachments_from(args.attach or [], self.shell.user_ns)
         messages = self.history.messages(prompt, self.max_history)
         fmt = args.format or self.output_format
         options = {
             "model": args.model or self.model,
             "temperature": args.temperature if args.temperature is not None else self.temperature,
             "max_tokens": args.max_tokens if args.max_tokens is not None else self.max_tokens,
+            "attachments": attachments or None,
+            "tools": ["image_generate"] if self._draws() else None,
         }
         text = self._stream(messages, options, fmt)
-        self.history.add(Exchange(prompt, text, cell_id), self.max_history)
+        final = self._last
+        self.history.add(Exchange(prompt, text, cell_id, tuple(attachments), final.state_id if final else None),
+                         self.max_history)
         if args.output:
-            self.shell.user_ns[args.output] = text
+            self.shell.user_ns[args.output] = AnswerText(text, final.files if final else (), self._images)
         if fmt == "code":
             self.shell.set_next_input(_code_of(text), replace=False)
 
@@ -124,6 +136,7 @@ class GigaChatMagics(Magics):
             raise UsageError(f"GigaChat: {exc}{hint}") from None
         text = "".join(view.parts)
         view.finish()
+        self._last, self._images = final, self._show_files(giga, final, view)
         if final is not None and final.usage is not None:
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 self.usage[name] += getattr(final.usage, name)
@@ -131,6 +144,24 @@ class GigaChatMagics(Magics):
         if self.show_status:
             view.note(_status(final, time.monotonic() - started, fmt))
         return text
+
+    def _draws(self) -> bool:
+        return self.image_generation and self._giga().settings.image_generation
+
+    def _show_files(self, giga: Any, final: Any, view: Any) -> list[bytes]:
+        """Fetch what GigaChat drew and show it below the text; a file that cannot be fetched is named."""
+        from gigachat_mcp import GigaChatError
+
+        images = []
+        for number, made in enumerate(final.files if final is not None else (), 1):
+            try:
+                data = giga.download_file(made.id)
+            except GigaChatError as exc:
+                view.note(f"could not fetch drawn file {made.id}: {exc}")
+                continue
+            images.append(data)
+            view.image(data, made.mime_type, f"GigaChat image {number} ({made.id})")
+        return images
 
     def _giga(self) -> Any:
         """The client, rebuilt when GIGACHAT_* changed (a key fixed mid-session applies to the next cell)."""

@@ -26,7 +26,7 @@ from .client._errors import (
     TLSError,
 )
 from .client._settings import Settings
-from .client._types import ChatChunk, ChatResult, Model, TokenCount, Usage
+from .client._types import ChatChunk, ChatResult, FileInfo, GeneratedFile, Model, TokenCount, Usage
 
 if TYPE_CHECKING:
     from .client._client import AsyncGigaChat, GigaChat
@@ -49,6 +49,8 @@ __all__ = [
     "ChatChunk",
     "ChatResult",
     "ConfigError",
+    "FileInfo",
+    "GeneratedFile",
     "GigaChat",
     "GigaChatConnectionError",
     "GigaChatError",

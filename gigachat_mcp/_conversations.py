@@ -24,7 +24,7 @@ class Conversation:
     id: str
     system: str | None = None
     model: str | None = None
-    messages: list[dict[str, str]] = field(default_factory=list)  # user / assistant, oldest first
+    messages: list[dict[str, Any]] = field(default_factory=list)  # user / assistant, oldest first
     status: str = "idle"  # idle, queued, streaming, done, error or cancelled
     error: str | None = None
     finish_reason: str | None = None
@@ -42,9 +42,14 @@ class Conversation:
         """Characters of the answer in flight (or the last one)."""
         return self._length
 
-    def begin(self, prompt: str, model: str, max_messages: int) -> list[dict[str, str]]:
-        """Start a turn: record the prompt and return the messages to send (system first)."""
-        self.messages.append({"role": "user", "content": prompt})
+    def begin(self, prompt: str, model: str, max_messages: int,
+              attachments: list[str] | None = None) -> list[dict[str, Any]]:
+        """Start a turn: record the prompt (and its attachments: paths or file ids) and return the messages to
+        send (system first). Files an answer made are recorded on it but not sent back."""
+        message: dict[str, Any] = {"role": "user", "content": prompt}
+        if attachments:
+            message["attachments"] = list(attachments)
+        self.messages.append(message)
         overflow = len(self.messages) - max_messages
         if overflow > 0:
             overflow += overflow % 2  # drop whole exchanges, so the history still starts with a user turn
@@ -52,8 +57,13 @@ class Conversation:
         self.model, self.status, self.error, self.finish_reason, self.usage = model, "queued", None, None, None
         self._parts, self._length = [], 0
         self.touch()
-        head = [{"role": "system", "content": self.system}] if self.system else []
-        return head + list(self.messages)
+        head: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
+        return head + [{k: v for k, v in m.items() if k != "files"} for m in self.messages]
+
+    def retract(self) -> None:
+        """Forget the prompt of a turn that was refused before anything was sent (e.g. a bad attachment)."""
+        if self.messages and self.messages[-1]["role"] == "user":
+            self.messages.pop()
 
     def append(self, text: str) -> None:
         self._parts.append(text)
@@ -77,11 +87,19 @@ class Conversation:
         return "…" + "".join(reversed(pieces))[-limit:]
 
     def finish(self, status: str, *, finish_reason: str | None = None, usage: dict[str, int] | None = None,
-               error: str | None = None) -> None:
-        """End the turn; any text received stays in the transcript, even after an error or a cancel."""
+               error: str | None = None, files: list[dict[str, str]] | None = None,
+               state_id: str | None = None) -> None:
+        """End the turn; any text received stays in the transcript, even after an error or a cancel. The files
+        the answer made are recorded on its message (which turn made which file); the tool state id goes back
+        with it on the next turn, as the API requires."""
         text = self.answer()
-        if text or status == "done":
-            self.messages.append({"role": "assistant", "content": text})
+        if text or status == "done" or files:
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if state_id:
+                message["state_id"] = state_id
+            if files:
+                message["files"] = files
+            self.messages.append(message)
         self.status, self.finish_reason, self.usage, self.error = status, finish_reason, usage, error
         self.touch()
 
@@ -90,7 +108,7 @@ class Conversation:
 
     def snapshot(self, uri: str) -> dict[str, Any]:
         """The resource's JSON: the transcript with the answer in flight and its status."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         messages += [dict(m) for m in self.messages]
         if self.busy:
             messages.append({"role": "assistant", "content": self.answer(), "in_flight": True})

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import ChatChunk, GigaChatError
+from . import ChatChunk, GigaChatError, InvalidRequestError
 from ._conversations import Conversation
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class TurnRunner:
         scope.cancel()
         return True
 
-    async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+    async def run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it.
         A turn ended by `stop()` returns normally with the conversation `cancelled`."""
@@ -113,7 +113,11 @@ class TurnRunner:
             elif failure is None:
                 usage = final.usage if final is not None else None
                 conversation.finish("done", finish_reason=final.finish_reason if final else None,
-                                    usage=_usage_dict(usage))
+                                    usage=_usage_dict(usage), files=_files(final),
+                                    state_id=final.state_id if final else None)
+            elif isinstance(failure, InvalidRequestError) and not conversation.answer_length:
+                conversation.retract()  # refused before sending (e.g. an attachment rule): not part of the history
+                conversation.finish("error", error=str(failure))
             elif isinstance(failure, anyio.get_cancelled_exc_class()):
                 conversation.finish("cancelled")
             elif isinstance(failure, GigaChatError):
@@ -126,7 +130,7 @@ class TurnRunner:
             raise failure
         return conversation
 
-    async def _stream(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+    async def _stream(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                       notifier: _Notifier) -> ChatChunk | None:
         try:
             self._slots.acquire_nowait()
@@ -147,6 +151,13 @@ class TurnRunner:
             return final
         finally:
             self._slots.release()
+
+
+def _files(final: ChatChunk | None) -> list[dict[str, str]]:
+    """The files an answer made, as the conversation records them."""
+    if final is None:
+        return []
+    return [{"id": f.id, "mime_type": f.mime_type, "resource_uri": f"gigachat://files/{f.id}"} for f in final.files]
 
 
 def _usage_dict(usage: Any) -> dict[str, int] | None:

@@ -8,8 +8,11 @@ Failures are tool errors whose text says what to do; nothing a tool does can end
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.types import (
     CallToolResult,
     EmptyResult,
+    ImageContent,
     SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
@@ -34,6 +38,7 @@ from pydantic import BaseModel, Field
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
 from ._app import LiveView
 from ._conversations import Conversation, ConversationStore, UnknownConversation
+from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
 from ._turns import TurnRunner
 
@@ -43,12 +48,16 @@ log = logging.getLogger("gigachat_mcp.server")
 
 CONVERSATION_URI = "gigachat://conversations/{conversation_id}"
 MODELS_URI = "gigachat://models"
+FILE_URI = "gigachat://files/{file_id}"
+FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 INSTRUCTIONS = """\
 This server asks Sber's GigaChat, a Russian-language-first LLM, and returns its answer.
 Use `chat` for a second opinion, for Russian text, or when the user asks for GigaChat by name. Pass the
 returned `conversation_id` back to continue the same conversation (the system prompt is kept). The answer
 streams as progress notifications; for long answers pass `background: true`, then read the resource
 `gigachat://conversations/{id}` or call `get_conversation` with `wait_seconds`. `list_models` names the models.
+GigaChat sees images and reads documents: pass local paths (under the user's roots) or file ids in `attachments`.
+It draws when asked ("нарисуй кота"); drawn images come back as image content and as `gigachat://files/{id}`.
 """
 
 
@@ -57,6 +66,12 @@ class UsageOut(BaseModel):
     completion_tokens: int = 0
     total_tokens: int = 0
     precached_prompt_tokens: int = 0
+
+
+class FileOut(BaseModel):
+    id: str
+    mime_type: str
+    resource_uri: str = Field(description="gigachat://files/{id}: the file's bytes as a blob resource.")
 
 
 class ChatAnswer(BaseModel):
@@ -69,6 +84,7 @@ class ChatAnswer(BaseModel):
     usage: UsageOut | None = Field(description="Tokens spent on this turn.")
     resource_uri: str = Field(description="Live transcript of the conversation, answer in flight included.")
     status: str = Field(description="done, or streaming for background answers.")
+    files: list[FileOut] = Field(default_factory=list, description="Files GigaChat made in this turn (drawn images).")
 
 
 class ModelInfo(BaseModel):
@@ -79,6 +95,15 @@ class ModelInfo(BaseModel):
 class ModelList(BaseModel):
     models: list[ModelInfo]
     default: str
+
+
+class Embeddings(BaseModel):
+    model: str
+    vectors: list[list[float]]
+
+
+class Balance(BaseModel):
+    balance: dict[str, float] = Field(description="Tokens left per model or service.")
 
 
 class TokenCountOut(BaseModel):
@@ -200,14 +225,22 @@ def build_server(
             "Continue this conversation (from an earlier result). Omit to start a new one."))] = None,
         background: Annotated[bool, Field(description=(
             "Return at once and keep streaming into the conversation resource; use for long answers."))] = False,
+        attachments: Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]] | None, Field(
+            max_length=10, description=(
+                "Files for GigaChat to look at or read: paths of local files under the user's roots (images: jpg, "
+                "png, tiff, bmp; documents: txt, pdf, docx, …; audio), or file ids from earlier results. "
+                "GigaChat-2-Pro and -Max see images; one image per message."))] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
-        """Ask GigaChat and get its answer; the answer streams as progress while it is written."""
+        """Ask GigaChat and get its answer; the answer streams as progress while it is written. GigaChat draws
+        when asked to (the image comes back as image content)."""
         live: _Live = ctx.request_context.lifespan_context
         runner = live.require()
+        attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
         conversation = _conversation(store, conversation_id, system)
         chosen = model or runner.client.settings.model
-        messages = conversation.begin(prompt, chosen, store.max_messages)
-        options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens}
+        messages = conversation.begin(prompt, chosen, store.max_messages, attached)
+        options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens,
+                   "tools": ["image_generate"] if runner.client.settings.image_generation else None}
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
         if background:
             assert live.tasks is not None
@@ -222,7 +255,8 @@ def build_server(
             await runner.run(conversation, messages, options, progress, publish)
         except GigaChatError as exc:
             raise ToolError(await _explain(exc, live, runner, uri)) from None
-        return _answer_result(conversation, uri, status="cancelled" if conversation.status == "cancelled" else "done")
+        status = "cancelled" if conversation.status == "cancelled" else "done"
+        return await _with_images(_answer_result(conversation, uri, status=status), runner)
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
@@ -265,6 +299,66 @@ def build_server(
             raise ToolError(str(exc)) from None
         return TokenCountOut(tokens=[c.tokens for c in counts], characters=[c.characters for c in counts])
 
+    @server.tool(
+        title="Draw with GigaChat",
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                    open_world_hint=True),
+    )
+    async def generate_image(
+        prompt: Annotated[str, Field(min_length=1, max_length=5_000, description=(
+            "What to draw, e.g. 'a red cat on a windowsill, watercolour'."))],
+        ctx: Context,
+        style: Annotated[str | None, Field(max_length=1_000, description=(
+            "Optional style for the picture (e.g. 'pixel art', 'в стиле Левитана'); sent as the system prompt."))]
+        = None,
+        conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
+            "Continue this conversation, so 'make it bluer' refers to the last picture."))] = None,
+    ) -> Annotated[CallToolResult, ChatAnswer]:
+        """Have GigaChat (Kandinsky) draw a picture; returns the image and a conversation_id to refine it."""
+        live: _Live = ctx.request_context.lifespan_context
+        runner = live.require()
+        system = f"Рисуй в стиле: {style}. Draw in this style: {style}." if style else None
+        conversation = _conversation(store, conversation_id, system)
+        chosen = runner.client.settings.model
+        messages = conversation.begin(prompt, chosen, store.max_messages)
+        options = {"model": chosen, "tools": ["image_generate"], "tool_choice": "image_generate"}
+        uri = CONVERSATION_URI.format(conversation_id=conversation.id)
+        try:
+            await runner.run(conversation, messages, options, None, publish)
+        except GigaChatError as exc:
+            raise ToolError(await _explain(exc, live, runner, uri)) from None
+        return await _with_images(_answer_result(conversation, uri, status="done"), runner)
+
+    @server.tool(title="GigaChat embeddings", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    async def embed(
+        texts: Annotated[list[Annotated[str, Field(max_length=100_000)]], Field(min_length=1, max_length=100)],
+        ctx: Context,
+        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=(
+            "Embedding model: Embeddings (default), Embeddings-2, EmbeddingsGigaR, …"))] = None,
+    ) -> Embeddings:
+        """Embedding vectors for texts (one per text, same order), for retrieval and similarity."""
+        runner = ctx.request_context.lifespan_context.require()
+        try:
+            vectors = await runner.client.embeddings(texts, model=model)
+        except GigaChatError as exc:
+            raise ToolError(str(exc)) from None
+        return Embeddings(model=model or "Embeddings", vectors=vectors)
+
+    @server.tool(title="GigaChat balance", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    async def get_balance(ctx: Context) -> Balance:
+        """Tokens left on a prepaid GigaChat key, per model."""
+        runner = ctx.request_context.lifespan_context.require()
+        try:
+            return Balance(balance=await runner.client.balance())
+        except APIError as exc:
+            if exc.status_code == 403:
+                raise ToolError("This key has no prepaid balance to show: /balance answers only for prepaid keys "
+                                "(token packages). Pay-as-you-go keys see their spending in the GigaChat Studio "
+                                "(developers.sber.ru/studio).") from None
+            raise ToolError(str(exc)) from None
+        except GigaChatError as exc:
+            raise ToolError(str(exc)) from None
+
     # --- resources -----------------------------------------------------------------------------------------
 
     @server.resource(CONVERSATION_URI, title="GigaChat conversation", mime_type="application/json")
@@ -276,6 +370,16 @@ def build_server(
                                 f"of {store.max_conversations} conversations.")
         return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation_id)),
                           ensure_ascii=False)
+
+    @server.resource(FILE_URI, title="GigaChat file", mime_type="image/jpeg")
+    async def file_resource(file_id: str) -> bytes:
+        """A file GigaChat made (drawn images are JPEG) or this key uploaded, as a blob."""
+        if not running:
+            raise ResourceError("The server is not running.")
+        try:
+            return await running[-1].require().client.download_file(file_id)
+        except (GigaChatError, ToolError) as exc:
+            raise ResourceError(str(exc)) from None
 
     @server.resource(MODELS_URI, title="GigaChat models", mime_type="application/json")
     async def models_resource() -> str:
@@ -326,7 +430,7 @@ def _known(store: ConversationStore, conversation_id: str) -> Conversation:
                         "a new conversation.") from None
 
 
-async def _background_turn(runner: TurnRunner, conversation: Conversation, messages: list[dict[str, str]],
+async def _background_turn(runner: TurnRunner, conversation: Conversation, messages: list[dict[str, Any]],
                            options: dict[str, Any], publish: Any) -> None:
     """Runs in the server's task group: any failure is recorded in the conversation, never raised into the group."""
     try:
@@ -337,9 +441,57 @@ async def _background_turn(runner: TurnRunner, conversation: Conversation, messa
         pass
 
 
+async def _resolve_attachments(ctx: Context, settings: Settings, requested: list[str] | None) -> list[str]:
+    """File ids as given; local paths only under the client's roots or GIGACHAT_MCP_FILE_ROOTS (real paths)."""
+    if not requested:
+        return []
+    paths = [item for item in requested if not FILE_ID.match(item)]
+    roots = allowed_roots(await _client_roots(ctx), settings.mcp_file_roots) if paths else []
+    resolved = []
+    for item in requested:
+        if FILE_ID.match(item):
+            resolved.append(item)
+            continue
+        try:
+            resolved.append(str(resolve(item, roots)))
+        except FileAccessDenied as exc:
+            raise ToolError(str(exc)) from None
+    return resolved
+
+
+async def _client_roots(ctx: Context) -> list[str]:
+    """The client's roots (2025-era clients that declare the capability); none otherwise."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # roots are deprecated in the 2026 protocol, still what hosts send
+            result = await ctx.session.list_roots()
+    except Exception:  # noqa: BLE001 - a client that cannot answer simply has no roots to offer
+        log.debug("roots/list failed", exc_info=True)
+        return []
+    return [str(root.uri) for root in result.roots]
+
+
+async def _with_images(result: CallToolResult, runner: TurnRunner) -> CallToolResult:
+    """Each drawn file as image content after the text; a file that cannot be fetched is named instead."""
+    for item in (result.structured_content or {}).get("files", ()):
+        try:
+            data = await runner.client.download_file(item["id"])
+        except GigaChatError as exc:
+            result.content.append(TextContent(type="text", text=f"(Could not fetch {item['resource_uri']}: {exc})"))
+            continue
+        result.content.append(ImageContent(type="image", data=base64.b64encode(data).decode(),
+                                           mime_type=item["mime_type"]))
+    return result
+
+
 def _answer_result(conversation: Conversation, uri: str,
                    status: Literal["done", "streaming", "cancelled"]) -> CallToolResult:
-    text = conversation.answer() if status != "streaming" else ""
+    finished = status != "streaming"
+    text = conversation.answer() if finished else ""
+    files = conversation.messages[-1].get("files", []) if finished and conversation.messages else []
     answer = ChatAnswer(
         text=text,
         conversation_id=conversation.id,
@@ -348,6 +500,7 @@ def _answer_result(conversation: Conversation, uri: str,
         usage=UsageOut(**conversation.usage) if conversation.usage else None,
         resource_uri=uri,
         status=status,
+        files=[FileOut(**f) for f in files],
     )
     if status == "done":
         shown = text

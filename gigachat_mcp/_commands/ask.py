@@ -7,8 +7,9 @@ import contextlib
 import json
 import sys
 
-from .. import GigaChat, GigaChatError
+from .. import GigaChat, GigaChatError, Settings
 from ._common import fail, settings_for
+from ._saved_files import save_files
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,11 +23,12 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
         return 2
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
-               "max_tokens": args.max_tokens}
+               "max_tokens": args.max_tokens, "attachments": args.attach or None}
     received: list[str] = []
+    saved: list[dict[str, str]] = []
     try:
         with settings_for(args.emulator) as settings, GigaChat(settings) as giga, \
-                contextlib.closing(giga.stream(prompt, **options)) as chunks:
+                contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
             final = None
             for chunk in chunks:
                 received.append(chunk.text)
@@ -35,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
                     sys.stdout.flush()
                 if chunk.finish_reason is not None:
                     final = chunk
+            saved = save_files(giga, final.files if final is not None else (), args.save_dir)
+    except OSError as exc:
+        return fail(f"could not save the drawn image: {exc}")
     except KeyboardInterrupt:
         if not args.json:
             sys.stdout.write("\n")
@@ -51,7 +56,15 @@ def run(args: argparse.Namespace) -> int:
                           "finish_reason": final.finish_reason if final else None,
                           "usage": usage and {"prompt_tokens": usage.prompt_tokens,
                                               "completion_tokens": usage.completion_tokens,
-                                              "total_tokens": usage.total_tokens}}, ensure_ascii=False))
+                                              "total_tokens": usage.total_tokens},
+                          "files": saved}, ensure_ascii=False))
     else:
         sys.stdout.write("\n")
+        for item in saved:
+            print(f"Saved image: {item['path']}")
     return 0
+
+
+def _tools(args: argparse.Namespace, settings: Settings) -> list[str] | None:
+    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false."""
+    return ["image_generate"] if settings.image_generation and not args.no_images else None

@@ -8,29 +8,43 @@ waiting differs between the two classes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
+from typing import IO, Any, TypeAlias
 
 import httpx
 
-from . import _wire
+from . import _attachments, _wire
+from ._attachments import Local
 from ._auth import Authenticator
 from ._errors import AuthenticationError, GigaChatError, StreamError
-from ._http import client_options, transport_error
+from ._http import NOT_SENT, client_options, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
 from ._sse import StreamDecoder
-from ._types import ChatChunk, ChatResult, Model, TokenCount
+from ._types import ChatChunk, ChatResult, FileInfo, Model, TokenCount
 
 __all__ = ["AsyncGigaChat", "GigaChat"]
 
 log = logging.getLogger("gigachat_mcp")
 Prompt = str | Sequence[Mapping[str, Any]]
+Attachments: TypeAlias = "Iterable[str | os.PathLike[str] | bytes | tuple[str, bytes] | FileInfo] | None"
+Uploadable: TypeAlias = "str | os.PathLike[str] | bytes | IO[bytes]"
+
+
+@dataclasses.dataclass
+class _Turn:
+    """A chat request before its attachments are resolved: messages, attachments per message, tools."""
+
+    messages: list[dict[str, Any]]
+    groups: list[list[_attachments.Item]]
+    tools: _wire.Tools
 
 
 class _BaseClient:
@@ -42,26 +56,50 @@ class _BaseClient:
         self.settings = settings
         self._auth = Authenticator(settings)
         self._lock = threading.Lock()
+        self._uploaded: dict[str, FileInfo] = {}  # content key -> the upload of that content, once per client
+        self._known: dict[str, FileInfo] = {}  # file id -> what the service said about it
+        self._upload_locks: dict[str, Any] = {}  # content key -> the lock its one upload is made under
 
     def __repr__(self) -> str:
         s = self.settings
         return f"{type(self).__name__}(base_url={s.base_url!r}, model={s.model!r}, auth={s.auth_method!r})"
 
-    def _chat_call(self, prompt: Prompt, stream: bool, model: str | None, system: str | None,
+    def _turn(self, prompt: Prompt, system: str | None, attachments: Attachments, tools: Sequence[Any] | None,
+              tool_choice: str | None) -> _Turn:
+        """Everything about a chat request that needs no network, checked before anything is sent."""
+        messages = _wire.normalise_messages(prompt, system)
+        toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
+        return _Turn(messages, _attachments.gather(messages, attachments), toolset)
+
+    def _chat_call(self, turn: _Turn, infos: Sequence[Sequence[FileInfo]], stream: bool, model: str | None,
                    options: _wire.ChatOptions) -> _wire.Call:
         s = self.settings
         if options.profanity_check is None and s.profanity_check is not None:
             options = dataclasses.replace(options, profanity_check=s.profanity_check)
-        messages = _wire.normalise_messages(prompt, system)
-        return _wire.chat_call(s.base_url, s.api_version, model or s.model, messages, options, stream=stream)
+        tools = turn.tools
+        if _attachments.ids_into(turn.messages, infos):
+            tools = dataclasses.replace(tools, reads_documents=True)
+        return _wire.chat_call(s.base_url, s.api_version, model or s.model, turn.messages, options, stream=stream,
+                               tools=tools)
 
-    def _plan(self) -> RetryPlan:
-        return RetryPlan(self.settings.max_retries, self.settings.retry_backoff_factor)
+    def _remember(self, info: FileInfo) -> FileInfo:
+        self._known[info.id] = info
+        return info
+
+    def _forget(self, file_id: str) -> None:
+        self._known.pop(file_id, None)
+        for key in [key for key, info in self._uploaded.items() if info.id == file_id]:
+            del self._uploaded[key]
+
+    def _plan(self, call: _wire.Call | None = None) -> RetryPlan:
+        return RetryPlan(self.settings.max_retries, self.settings.retry_backoff_factor,
+                         no_duplicates=call is not None and call.upload)
 
     def _failed(self, call: _wire.Call, response: httpx.Response, body: bytes, plan: RetryPlan,
                 header: str | None) -> float | None:
         """After an error status: None to retry at once with a new token, else the delay before retrying."""
-        error = _wire.api_error(response.status_code, body, response.headers, model=call.model)
+        error = _wire.api_error(response.status_code, body, response.headers, model=call.model,
+                                not_found=call.not_found)
         if isinstance(error, AuthenticationError):
             if not plan.reauthorized:
                 plan.reauthorized = True
@@ -86,6 +124,19 @@ class _BaseClient:
         return {**call.headers, "Authorization": header}
 
 
+def _build(http: httpx.Client | httpx.AsyncClient, call: _wire.Call, headers: Mapping[str, str]) -> httpx.Request:
+    return http.build_request(call.method, call.url, content=call.body, data=call.form, files=call.files,
+                              headers=headers)
+
+
+def _decode(call: _wire.Call, body: bytes) -> Any:
+    return call.parse(body if call.raw else json.loads(body))
+
+
+def _upload_call(base_url: str, local: Local, content: Any, purpose: str) -> _wire.Call:
+    return _wire.upload_call(base_url, local.filename, content, local.mime, purpose)
+
+
 def _log_response(call: _wire.Call, response: httpx.Response, started: float) -> None:
     if log.isEnabledFor(logging.DEBUG):
         log.debug("%s %s -> %s in %.0f ms", call.method, call.url, response.status_code,
@@ -100,22 +151,91 @@ class GigaChat(_BaseClient):
     def chat(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
              temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
              repetition_penalty: float | None = None, profanity_check: bool | None = None,
+             attachments: Attachments = None, tools: Sequence[Any] | None = None, tool_choice: str | None = None,
              extra: Mapping[str, Any] | None = None) -> ChatResult:
-        """Ask for a whole answer. `prompt` is a str (one user message) or a list of {role, content}."""
+        """Ask for a whole answer. `prompt` is a str (one user message) or a list of {role, content}.
+
+        `attachments` go on the last user message: paths, bytes, (filename, bytes), FileInfos or file ids; local
+        content is uploaded once per client. `tools=["image_generate"]` lets GigaChat draw; drawn files are in
+        `.files`. The service's file rules are checked before anything is sent."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra)
-        return self._request(self._chat_call(prompt, False, model, system, options))
+        turn = self._turn(prompt, system, attachments, tools, tool_choice)
+        return self._request(self._chat_call(turn, self._attach(turn), False, model, options))
 
     def stream(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
-               update_interval: float | None = None,
+               update_interval: float | None = None, attachments: Attachments = None,
+               tools: Sequence[Any] | None = None, tool_choice: str | None = None,
                extra: Mapping[str, Any] | None = None) -> Generator[ChatChunk, None, None]:
-        """Iterate over the answer as it arrives; the last chunk carries finish_reason and usage.
+        """Iterate over the answer as it arrives; the last chunk carries finish_reason, usage and `files`.
 
-        Stopping early (break, an exception, close()) closes the connection at once."""
+        Attachments (uploaded before this returns) and tools as in chat(). Stopping early (break, an
+        exception, close()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
                                     update_interval, extra)
-        return self._iterate(self._chat_call(prompt, True, model, system, options))
+        turn = self._turn(prompt, system, attachments, tools, tool_choice)
+        return self._iterate(self._chat_call(turn, self._attach(turn), True, model, options))
+
+    # --- files ------------------------------------------------------------------------------------------
+
+    def upload_file(self, file: Uploadable, *, purpose: str = "general") -> FileInfo:
+        """Upload a path, bytes or binary file; a file is streamed from disk, never read into memory whole.
+
+        Retries: an upload is repeated only where the service cannot have kept a copy: when the connection
+        could not be made (nothing was sent), on 429 (refused), and once on 401 with a fresh token. A 5xx, a
+        timeout or a connection lost after the file was sent is raised at once, so no file is stored twice."""
+        local = _attachments.for_upload(file)
+        if local.path is not None:
+            with open(local.path, "rb") as handle:
+                return self._remember(self._request(_upload_call(self.settings.base_url, local, handle, purpose)))
+        content = local.data if local.data is not None else file
+        return self._remember(self._request(_upload_call(self.settings.base_url, local, content, purpose)))
+
+    def list_files(self) -> list[FileInfo]:
+        """The files this key stored (uploaded or drawn)."""
+        return [self._remember(info) for info in self._request(_wire.list_files_call(self.settings.base_url))]
+
+    def get_file(self, file_id: str) -> FileInfo:
+        """One stored file's description."""
+        return self._remember(self._request(_wire.get_file_call(self.settings.base_url, file_id)))
+
+    def delete_file(self, file_id: str) -> bool:
+        """Delete a stored file; True when the service confirms."""
+        deleted = self._request(_wire.delete_file_call(self.settings.base_url, file_id))
+        self._forget(file_id)
+        return bool(deleted)
+
+    def download_file(self, file_id: str) -> bytes:
+        """A stored file's bytes, e.g. a drawn image (`ChatResult.files[0].id`)."""
+        return self._request(_wire.download_file_call(self.settings.base_url, file_id))
+
+    def _attach(self, turn: _Turn) -> list[list[FileInfo]]:
+        """Look up bare ids, check the image rules, then upload what is new: nothing is sent before the check."""
+        if not any(turn.groups):
+            return [[] for _ in turn.groups]
+        for group in turn.groups:
+            for index, item in enumerate(group):
+                if isinstance(item, str):
+                    group[index] = self._known.get(item) or self.get_file(item)
+        _attachments.check_rules(turn.groups)  # type: ignore[arg-type]
+        return [[self._upload_once(item) if isinstance(item, Local) else item for item in group]  # type: ignore[misc]
+                for group in turn.groups]
+
+    def _upload_once(self, local: Local) -> FileInfo:
+        key = _attachments.content_key(local)
+        with self._lock:
+            guard = self._upload_locks.setdefault(key, threading.Lock())
+        with guard:  # threads attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = self.upload_file(local.path)
+                else:
+                    info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
+                                                                     "general")))
+                self._uploaded[key] = info
+        return info
 
     def models(self) -> list[Model]:
         """The models this key can use."""
@@ -159,14 +279,14 @@ class GigaChat(_BaseClient):
         return http
 
     def _request(self, call: _wire.Call) -> Any:
-        response = self._open(call, self._plan())
+        response = self._open(call, self._plan(call))
         try:
             body = response.read()
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             response.close()
-        return call.parse(json.loads(body))
+        return _decode(call, body)
 
     def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -176,9 +296,7 @@ class GigaChat(_BaseClient):
             delay: float | None
             try:
                 http = self._client()
-                request = http.build_request(call.method, call.url, content=call.body,
-                                             headers=self._request_headers(call, header))
-                response = http.send(request, stream=True)
+                response = http.send(_build(http, call, self._request_headers(call, header)), stream=True)
                 _log_response(call, response, started)
                 if response.status_code < 400:
                     return response
@@ -188,7 +306,8 @@ class GigaChat(_BaseClient):
                     response.close()
                 delay = self._failed(call, response, body, plan, header)
             except httpx.HTTPError as exc:
-                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout))
+                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout),
+                                       sent=not isinstance(exc, NOT_SENT))
             if delay:
                 time.sleep(delay)
 
@@ -221,22 +340,91 @@ class AsyncGigaChat(_BaseClient):
     async def chat(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                    temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                    repetition_penalty: float | None = None, profanity_check: bool | None = None,
-                   extra: Mapping[str, Any] | None = None) -> ChatResult:
-        """Ask for a whole answer. `prompt` is a str (one user message) or a list of {role, content}."""
+                   attachments: Attachments = None, tools: Sequence[Any] | None = None,
+                   tool_choice: str | None = None, extra: Mapping[str, Any] | None = None) -> ChatResult:
+        """Ask for a whole answer; attachments and tools as in GigaChat.chat."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra)
-        return await self._request(self._chat_call(prompt, False, model, system, options))
+        turn = self._turn(prompt, system, attachments, tools, tool_choice)
+        return await self._request(self._chat_call(turn, await self._attach(turn), False, model, options))
 
     def stream(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
-               update_interval: float | None = None,
+               update_interval: float | None = None, attachments: Attachments = None,
+               tools: Sequence[Any] | None = None, tool_choice: str | None = None,
                extra: Mapping[str, Any] | None = None) -> AsyncGenerator[ChatChunk, None]:
-        """Iterate (async for) over the answer as it arrives; the last chunk carries finish_reason and usage.
+        """Iterate (async for) over the answer as it arrives; the last chunk carries finish_reason, usage, files.
 
-        Stopping early (break, cancellation, aclose()) closes the connection at once."""
+        Bad arguments and broken file rules raise here; uploads happen when iteration starts. Stopping early
+        (break, cancellation, aclose()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
                                     update_interval, extra)
-        return self._iterate(self._chat_call(prompt, True, model, system, options))
+        turn = self._turn(prompt, system, attachments, tools, tool_choice)
+        if not any(turn.groups):
+            return self._iterate(self._chat_call(turn, [[] for _ in turn.groups], True, model, options))
+        return self._attach_then_iterate(turn, model, options)
+
+    async def _attach_then_iterate(self, turn: _Turn, model: str | None,
+                                   options: _wire.ChatOptions) -> AsyncGenerator[ChatChunk, None]:
+        call = self._chat_call(turn, await self._attach(turn), True, model, options)
+        async with contextlib.aclosing(self._iterate(call)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    # --- files ------------------------------------------------------------------------------------------
+
+    async def upload_file(self, file: Uploadable, *, purpose: str = "general") -> FileInfo:
+        """Upload a path, bytes or binary file; a file is streamed from disk. Retries as GigaChat.upload_file."""
+        local = _attachments.for_upload(file)
+        if local.path is not None:
+            with open(local.path, "rb") as handle:
+                call = _upload_call(self.settings.base_url, local, handle, purpose)
+                return self._remember(await self._request(call))
+        content = local.data if local.data is not None else file
+        return self._remember(await self._request(_upload_call(self.settings.base_url, local, content, purpose)))
+
+    async def list_files(self) -> list[FileInfo]:
+        """The files this key stored (uploaded or drawn)."""
+        return [self._remember(i) for i in await self._request(_wire.list_files_call(self.settings.base_url))]
+
+    async def get_file(self, file_id: str) -> FileInfo:
+        """One stored file's description."""
+        return self._remember(await self._request(_wire.get_file_call(self.settings.base_url, file_id)))
+
+    async def delete_file(self, file_id: str) -> bool:
+        """Delete a stored file; True when the service confirms."""
+        deleted = await self._request(_wire.delete_file_call(self.settings.base_url, file_id))
+        self._forget(file_id)
+        return bool(deleted)
+
+    async def download_file(self, file_id: str) -> bytes:
+        """A stored file's bytes, e.g. a drawn image (`ChatResult.files[0].id`)."""
+        return await self._request(_wire.download_file_call(self.settings.base_url, file_id))
+
+    async def _attach(self, turn: _Turn) -> list[list[FileInfo]]:
+        if not any(turn.groups):
+            return [[] for _ in turn.groups]
+        for group in turn.groups:
+            for index, item in enumerate(group):
+                if isinstance(item, str):
+                    group[index] = self._known.get(item) or await self.get_file(item)
+        _attachments.check_rules(turn.groups)  # type: ignore[arg-type]
+        return [[await self._upload_once(item) if isinstance(item, Local) else item for item in group]  # type: ignore[misc]
+                for group in turn.groups]
+
+    async def _upload_once(self, local: Local) -> FileInfo:
+        key = await asyncio.to_thread(_attachments.content_key, local)  # hashing a big file must not stall the loop
+        guard = self._upload_locks.setdefault(key, asyncio.Lock())
+        async with guard:  # tasks attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = await self.upload_file(local.path)
+                else:
+                    info = self._remember(await self._request(_upload_call(self.settings.base_url, local,
+                                                                           local.data, "general")))
+                self._uploaded[key] = info
+        return info
 
     async def models(self) -> list[Model]:
         """The models this key can use."""
@@ -275,14 +463,14 @@ class AsyncGigaChat(_BaseClient):
         return self._http
 
     async def _request(self, call: _wire.Call) -> Any:
-        response = await self._open(call, self._plan())
+        response = await self._open(call, self._plan(call))
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             await response.aclose()
-        return call.parse(json.loads(body))
+        return _decode(call, body)
 
     async def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -292,9 +480,7 @@ class AsyncGigaChat(_BaseClient):
             delay: float | None
             try:
                 http = self._client()
-                request = http.build_request(call.method, call.url, content=call.body,
-                                             headers=self._request_headers(call, header))
-                response = await http.send(request, stream=True)
+                response = await http.send(_build(http, call, self._request_headers(call, header)), stream=True)
                 _log_response(call, response, started)
                 if response.status_code < 400:
                     return response
@@ -304,7 +490,8 @@ class AsyncGigaChat(_BaseClient):
                     await response.aclose()
                 delay = self._failed(call, response, body, plan, header)
             except httpx.HTTPError as exc:
-                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout))
+                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout),
+                                       sent=not isinstance(exc, NOT_SENT))
             if delay:
                 await asyncio.sleep(delay)
 

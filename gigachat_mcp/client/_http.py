@@ -11,7 +11,10 @@ from ._errors import GigaChatConnectionError, GigaChatError, GigaChatTimeoutErro
 from ._settings import Settings
 from ._tls import ssl_context_for, tls_error_from
 
-__all__ = ["USER_AGENT", "client_options", "transport_error"]
+__all__ = ["NOT_SENT", "USER_AGENT", "client_options", "transport_error"]
+
+# Failures that happen before any byte of the request reaches the server.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 USER_AGENT = f"gigachat-mcp/{__version__}"
 

@@ -19,16 +19,22 @@ MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer pause gets the RateLimi
 class RetryPlan:
     """The retry budget of one call."""
 
-    __slots__ = ("_left", "_factor", "_attempt", "reauthorized")
+    __slots__ = ("_left", "_factor", "_attempt", "reauthorized", "no_duplicates")
 
-    def __init__(self, max_retries: int, backoff_factor: float) -> None:
+    def __init__(self, max_retries: int, backoff_factor: float, *, no_duplicates: bool = False) -> None:
         self._left = max_retries
         self._factor = backoff_factor
         self._attempt = 0
         self.reauthorized = False  # one token refresh per call, on the first 401
+        # Uploads: retry only what the service certainly did not store (nothing sent, or refused with 429), so
+        # a retry can never leave two copies. A 5xx or a connection lost after sending is raised at once.
+        self.no_duplicates = no_duplicates
 
-    def delay_for(self, error: GigaChatError) -> float:
-        """Seconds to wait before the next try; raises `error` if it should not be retried."""
+    def delay_for(self, error: GigaChatError, *, sent: bool = True) -> float:
+        """Seconds to wait before the next try; raises `error` if it should not be retried. `sent` is False
+        when the request certainly did not reach the server (the connection was never made)."""
+        if self.no_duplicates and sent and not isinstance(error, RateLimitError):
+            raise error from None
         if self._left <= 0 or not _retryable(error):
             raise error from None  # the typed message says it all; the transport's traceback is noise
         self._left -= 1

@@ -53,6 +53,9 @@ class Settings:
     token_cache: str = "file"
     token_cache_dir: str | None = None
     log_level: str = "WARNING"
+    # The front ends (MCP chat, %%gigachat, ask) let GigaChat draw when asked in plain words; false turns it off.
+    image_generation: bool = True
+    mcp_file_roots: str | None = None  # directories the MCP server may read attachments from (os.pathsep-separated)
 
     @classmethod
     def resolve(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from ._errors import StreamError
-from ._types import ChatChunk
-from ._wire import text_v2, usage_v1, usage_v2
+from ._types import ChatChunk, GeneratedFile
+from ._wire import MarkupFilter, files_v2, state_v2, text_v2, usage_v1, usage_v2
 
 __all__ = ["StreamDecoder"]
 
@@ -21,7 +21,7 @@ __all__ = ["StreamDecoder"]
 class StreamDecoder:
     """Decodes one streamed answer; `done` once the final event arrived, `partial_text` at any time."""
 
-    __slots__ = ("_data", "_event", "_parts", "_dispatch", "done")
+    __slots__ = ("_data", "_event", "_parts", "_dispatch", "done", "_markup", "_files", "_state")
 
     def __init__(self, dialect: str) -> None:
         self._data: list[str] = []
@@ -29,6 +29,9 @@ class StreamDecoder:
         self._parts: list[str] = []
         self._dispatch = self._v2 if dialect == "v2" else self._v1
         self.done = False
+        self._markup = MarkupFilter()  # v1 puts drawn files in the text as <img …/> markup
+        self._files: list[GeneratedFile] = []  # v2 sends them as content parts
+        self._state: str | None = None
 
     @property
     def partial_text(self) -> str:
@@ -79,25 +82,39 @@ class StreamDecoder:
         choice = choices[0]
         delta = choice.get("delta") or {}
         text = delta.get("content") or ""
+        if text:
+            text = self._markup.feed(text)
+        if delta.get("functions_state_id"):
+            self._state = delta["functions_state_id"]
         finish = choice.get("finish_reason")
         if finish:
             self.done = True
-            return ChatChunk(text, finish, usage_v1(obj.get("usage")), obj.get("model"))
+            return ChatChunk(text + self._markup.flush(), finish, usage_v1(obj.get("usage")), obj.get("model"),
+                             tuple(self._markup.files), self._state)
         return ChatChunk(text, None, None, obj.get("model")) if text else None
 
     def _v2(self, event: str, data: str) -> ChatChunk | None:
         if event == "response.message.delta":
             obj = self._json(data)
-            text = text_v2(obj.get("messages"))
+            messages = obj.get("messages")
+            if '"files"' in data or "state_id" in data:  # rare; skipping the walk keeps text deltas cheap
+                self._note_v2(messages)
+            text = text_v2(messages)
             return ChatChunk(text, None, None, obj.get("model")) if text else None
         if event == "response.message.done":
             obj = self._json(data)
             self.done = True
+            self._note_v2(obj.get("messages"))
             return ChatChunk(text_v2(obj.get("messages")), obj.get("finish_reason") or "stop",
-                             usage_v2(obj.get("usage")), obj.get("model"))
+                             usage_v2(obj.get("usage")), obj.get("model"), tuple(self._files), self._state)
         if event == "error" or (not event and '"status' in data):
             raise self._event_error(self._json(data))
         return None  # response.tool.* and future events carry no answer text
+
+    def _note_v2(self, messages: Any) -> None:
+        if messages:
+            self._files.extend(files_v2(messages))
+            self._state = state_v2(messages) or self._state
 
     def _json(self, data: str) -> dict[str, Any]:
         try:

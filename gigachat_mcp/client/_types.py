@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["ChatChunk", "ChatResult", "Model", "TokenCount", "Usage"]
+__all__ = ["ChatChunk", "ChatResult", "FileInfo", "GeneratedFile", "Model", "TokenCount", "Usage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,16 +19,46 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class GeneratedFile:
+    """A file GigaChat made while answering (a drawn image); fetch its bytes with `download_file(f.id)`."""
+
+    id: str
+    mime_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file stored on the service for this key (uploaded, or made by GigaChat)."""
+
+    id: str
+    filename: str
+    bytes: int
+    purpose: str = "general"
+    created_at: int = 0
+    access_policy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatResult:
-    """A whole answer."""
+    """A whole answer. `files` are what GigaChat made (drawn images); their markup is not left in `text`.
+
+    `state_id` is the service's state of a built-in tool that ran (v1 functions_state_id, v2 tool_state_id);
+    send `result.message` back as the assistant turn of the conversation and it travels along."""
 
     text: str
     model: str
     finish_reason: str | None
     usage: Usage
+    files: tuple[GeneratedFile, ...] = ()
+    state_id: str | None = None
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """This answer as the assistant message of the next request (the state id included)."""
+        return assistant_message(self.text, self.state_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +69,8 @@ class ChatChunk:
     finish_reason: str | None = None
     usage: Usage | None = None
     model: str | None = None
+    files: tuple[GeneratedFile, ...] = ()  # on the last chunk: every file the answer made
+    state_id: str | None = None  # on the last chunk, as ChatResult.state_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +88,10 @@ class TokenCount:
 
     tokens: int
     characters: int
+
+
+def assistant_message(text: str, state_id: str | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if state_id:
+        message["state_id"] = state_id
+    return message

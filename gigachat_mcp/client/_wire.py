@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,12 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from ._errors import APIError, AuthenticationError, InvalidRequestError, RateLimitError
+from ._errors import APIError, AuthenticationError, ConfigError, InvalidRequestError, RateLimitError
 from ._tokens import Token
-from ._types import ChatResult, Model, TokenCount, Usage
+from ._types import ChatResult, FileInfo, GeneratedFile, Model, TokenCount, Usage
 
-__all__ = ["Call", "ChatOptions", "api_error", "chat_call", "oauth_error", "parse_oauth"]
+__all__ = ["NO_TOOLS", "Call", "ChatOptions", "MarkupFilter", "Tools", "api_error", "chat_call", "normalise_tools",
+           "oauth_error", "parse_oauth"]
 
 ROLES = frozenset({"system", "user", "assistant", "function", "search_result", "function_in_progress"})
 JSON_HEADERS = MappingProxyType({"Content-Type": "application/json", "Accept": "application/json"})
@@ -39,6 +41,11 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=lambda: JSON_HEADERS)
     stream: str | None = None  # "v1" or "v2": the SSE dialect to decode
     model: str | None = None  # named in a 404's message
+    files: Mapping[str, Any] | None = None  # multipart parts; a file object in them is streamed, never read whole
+    form: Mapping[str, str] | None = None  # multipart form fields beside the files
+    raw: bool = False  # the answer is the body's bytes, not JSON
+    upload: bool = False  # retried only where no duplicate can result (see RetryPlan)
+    not_found: str | None = None  # what a 404 means for this call
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +112,115 @@ def _checked_message(index: int, message: Mapping[str, Any]) -> dict[str, Any]:
     content = message.get("content", "")
     if not isinstance(content, str):
         raise InvalidRequestError(f"messages[{index}]['content'] must be a str.")
-    return {**message, "content": content}
+    checked = {**message, "content": content}
+    state = next((checked.pop(key) for key in STATE_KEYS if key in checked), None)
+    if state is not None:
+        checked["state_id"] = state  # one name here; each contract's builder spells it its own way
+    return checked
+
+
+STATE_KEYS = ("state_id", "functions_state_id", "tools_state_id", "tool_state_id")
+
+
+# --- tools -----------------------------------------------------------------------------------------------------
+
+# Built-in tools by our name -> their name on each contract (None: the contract lacks it).
+BUILTIN_TOOLS: dict[str, dict[str, str | None]] = {
+    "image_generate": {"v1": "text2image", "v2": "image_generate"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """What GigaChat may use besides writing text: built-in tools by name, and which one (if any) it must use.
+
+    `reads_documents` is set when text documents are attached: on v1 the service reads them with its built-in
+    get_file_content function, which needs function calling switched on."""
+
+    builtins: tuple[str, ...] = ()
+    choice: str | None = None  # None: the model decides; "none"; or a tool name it must call
+    reads_documents: bool = False
+
+
+NO_TOOLS = Tools()
+
+
+def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_version: str = "v1") -> Tools:
+    """Check `tools=[...]` and `tool_choice=` once, before anything is sent: unknown names name the known ones,
+    and a tool the configured contract lacks names the setting that switches contracts."""
+    if tools is None:
+        tools = ()
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
+        raise InvalidRequestError(f"tools must be a list such as ['image_generate'], not {tools!r}.")
+    names: list[str] = []
+    for tool in tools:
+        if not isinstance(tool, str) or tool not in BUILTIN_TOOLS:
+            known = ", ".join(repr(n) for n in BUILTIN_TOOLS)
+            raise InvalidRequestError(f"Unknown tool {tool!r}: the built-in tools are {known}.")
+        if BUILTIN_TOOLS[tool].get(api_version) is None:
+            other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
+            raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
+                              f"{other} (or api_version={other!r}).")
+        if tool not in names:
+            names.append(tool)
+    if choice not in (None, "auto", "none") and choice not in names:
+        raise InvalidRequestError(f"tool_choice={choice!r} must be 'auto', 'none' or one of tools={names!r}.")
+    return Tools(tuple(names), None if choice == "auto" else choice)
+
+
+def _apply_tools_v1(body: dict[str, Any], tools: Tools) -> None:
+    if tools.choice == "none":
+        body["function_call"] = "none"
+    elif tools.choice is not None:
+        body["function_call"] = {"name": BUILTIN_TOOLS[tools.choice]["v1"]}
+    elif tools.builtins or tools.reads_documents:
+        body["function_call"] = "auto"  # with no `functions`, the service may use its built-in ones
+
+
+def _apply_tools_v2(body: dict[str, Any], tools: Tools) -> None:
+    if tools.builtins:
+        body["tools"] = [{BUILTIN_TOOLS[name]["v2"]: {}} for name in tools.builtins]
+    if tools.choice == "none":
+        body["tool_config"] = {"mode": "none"}
+    elif tools.choice is not None:
+        body["tool_config"] = {"mode": "forced", "tool_name": BUILTIN_TOOLS[tools.choice]["v2"]}
+
+
+def _message_v1(message: dict[str, Any]) -> dict[str, Any]:
+    if "state_id" not in message:
+        return message
+    converted = {k: v for k, v in message.items() if k != "state_id"}
+    converted["functions_state_id"] = message["state_id"]
+    return converted
+
+
+def _message_v2(message: dict[str, Any]) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"text": message["content"]}]
+    if message.get("attachments"):
+        parts.append({"files": [{"id": file_id} for file_id in message["attachments"]]})
+    converted = {"role": message["role"], "content": parts}
+    for key, value in message.items():
+        if key == "state_id":
+            converted["tools_state_id"] = value
+        elif key not in ("role", "content", "attachments"):
+            converted[key] = value
+    return converted
 
 
 # --- chat ------------------------------------------------------------------------------------------------------
 
 def chat_call(
-    base_url: str, api_version: str, model: str, messages: list[dict[str, Any]], options: ChatOptions, *, stream: bool
+    base_url: str, api_version: str, model: str, messages: list[dict[str, Any]], options: ChatOptions, *, stream: bool,
+    tools: Tools = NO_TOOLS,
 ) -> Call:
     options.check()
     if api_version == "v2":
         body = _chat_body_v2(model, messages, options, stream)
+        _apply_tools_v2(body, tools)
         url, parse = v2_chat_url(base_url), parse_chat_v2
     else:
         body = _chat_body_v1(model, messages, options, stream)
+        _apply_tools_v1(body, tools)
         url, parse = base_url + "/chat/completions", parse_chat_v1
     return Call(
         "POST",
@@ -142,7 +244,7 @@ def v2_chat_url(base_url: str) -> str:
 
 
 def _chat_body_v1(model: str, messages: list[dict[str, Any]], o: ChatOptions, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+    body: dict[str, Any] = {"model": model, "messages": [_message_v1(m) for m in messages], "stream": stream}
     for name in ("temperature", "top_p", "max_tokens", "repetition_penalty", "profanity_check", "update_interval"):
         value = getattr(o, name)
         if value is not None:
@@ -153,11 +255,7 @@ def _chat_body_v1(model: str, messages: list[dict[str, Any]], o: ChatOptions, st
 
 
 def _chat_body_v2(model: str, messages: list[dict[str, Any]], o: ChatOptions, stream: bool) -> dict[str, Any]:
-    converted = []
-    for message in messages:
-        extra = {k: v for k, v in message.items() if k not in ("role", "content")}
-        converted.append({"role": message["role"], "content": [{"text": message["content"]}], **extra})
-    body: dict[str, Any] = {"model": model, "messages": converted, "stream": stream}
+    body: dict[str, Any] = {"model": model, "messages": [_message_v2(m) for m in messages], "stream": stream}
     model_options = {
         name: getattr(o, name)
         for name in ("temperature", "top_p", "max_tokens", "repetition_penalty", "update_interval")
@@ -174,21 +272,106 @@ def _chat_body_v2(model: str, messages: list[dict[str, Any]], o: ChatOptions, st
 
 def parse_chat_v1(data: Any) -> ChatResult:
     choice = data["choices"][0]
+    message = choice["message"]
+    markup = MarkupFilter()
+    text = markup.feed(message.get("content") or "") + markup.flush()
     return ChatResult(
-        text=choice["message"].get("content") or "",
+        text=text,
         model=data.get("model", ""),
         finish_reason=choice.get("finish_reason"),
         usage=usage_v1(data.get("usage")),
+        files=tuple(markup.files),
+        state_id=message.get("functions_state_id"),
     )
 
 
 def parse_chat_v2(data: Any) -> ChatResult:
+    messages = data.get("messages")
     return ChatResult(
-        text=text_v2(data.get("messages")),
+        text=text_v2(messages),
         model=data.get("model", ""),
         finish_reason=data.get("finish_reason"),
         usage=usage_v2(data.get("usage")),
+        files=files_v2(messages),
+        state_id=state_v2(messages),
     )
+
+
+def files_v2(messages: Any) -> tuple[GeneratedFile, ...]:
+    """Files the answer made: `files` content parts of assistant messages."""
+    found: list[GeneratedFile] = []
+    for message in messages or ():
+        for part in message.get("content") or ():
+            for item in part.get("files") or ():
+                found.append(GeneratedFile(item["id"], item.get("mime") or "image/jpeg"))
+    return tuple(found)
+
+
+def state_v2(messages: Any) -> str | None:
+    for message in messages or ():
+        state = message.get("tool_state_id") or message.get("tools_state_id")
+        if state:
+            return str(state)
+    return None
+
+
+_MARKUP = re.compile(r'<(img|video)\b[^>]*\bfuse="true"[^>]*>')
+_SRC = re.compile(r'\bsrc="([^"]+)"')
+_MARKUP_MIME = {"img": "image/jpeg", "video": "video/mp4"}
+_MAX_HELD = 2000
+
+
+class MarkupFilter:
+    """Takes v1 answer text piece by piece and removes GigaChat's `<img src="ID" fuse="true"/>` markup, noting
+    each file. A piece that may be the start of such a tag is held back until the tag is complete, so the
+    markup is stripped even when a stream splits it; anything else passes through unchanged."""
+
+    __slots__ = ("_held", "files")
+
+    def __init__(self) -> None:
+        self._held = ""
+        self.files: list[GeneratedFile] = []
+
+    def feed(self, text: str) -> str:
+        if self._held:
+            text, self._held = self._held + text, ""
+        if "<" not in text:
+            return text
+        out: list[str] = []
+        position = 0
+        while True:
+            start = text.find("<", position)
+            if start < 0:
+                out.append(text[position:])
+                break
+            out.append(text[position:start])
+            end = text.find(">", start)
+            if end < 0:
+                rest = text[start:]
+                if len(rest) < _MAX_HELD and _may_be_markup(rest):
+                    self._held = rest
+                else:
+                    out.append(rest)
+                break
+            tag = text[start:end + 1]
+            match = _MARKUP.fullmatch(tag)
+            source = _SRC.search(tag) if match else None
+            if match and source:
+                self.files.append(GeneratedFile(source.group(1), _MARKUP_MIME[match.group(1)]))
+            else:
+                out.append(tag)
+            position = end + 1
+        return "".join(out)
+
+    def flush(self) -> str:
+        """What is still held back when the answer ends (an unfinished tag is text after all)."""
+        held, self._held = self._held, ""
+        return held
+
+
+def _may_be_markup(rest: str) -> bool:
+    name = rest[1:]
+    return any(tag.startswith(name) or name.startswith(tag + " ") for tag in ("img", "video"))
 
 
 def text_v2(messages: Any) -> str:
@@ -256,6 +439,57 @@ def _texts_call(url: str, texts: Sequence[str] | str, model: str, parse: Callabl
     if not items or not all(isinstance(t, str) for t in items):
         raise InvalidRequestError("texts must be a str or a non-empty list of str.")
     return Call("POST", url, parse, body=_dumps({"model": model, "input": items}), model=model)
+
+
+# --- files -----------------------------------------------------------------------------------------------------
+
+ACCEPT_JSON = MappingProxyType({"Accept": "application/json"})
+
+
+def upload_call(base_url: str, filename: str, content: Any, mime_type: str, purpose: str) -> Call:
+    """Multipart POST /files; `content` is bytes or an open binary file, which httpx streams in small pieces."""
+    if purpose not in ("general", "assistant"):
+        raise InvalidRequestError(f"purpose must be 'general' or 'assistant', not {purpose!r}.")
+    return Call("POST", base_url + "/files", parse_file_info, headers=ACCEPT_JSON,
+                files={"file": (filename, content, mime_type)}, form={"purpose": purpose}, upload=True)
+
+
+def list_files_call(base_url: str) -> Call:
+    return Call("GET", base_url + "/files", lambda data: [parse_file_info(f) for f in data.get("data", ())],
+                headers=ACCEPT_JSON)
+
+
+def get_file_call(base_url: str, file_id: str) -> Call:
+    return Call("GET", _file_url(base_url, file_id), parse_file_info, headers=ACCEPT_JSON,
+                not_found=_missing(file_id))
+
+
+def delete_file_call(base_url: str, file_id: str) -> Call:
+    return Call("POST", _file_url(base_url, file_id) + "/delete", lambda data: bool(data.get("deleted")),
+                headers=ACCEPT_JSON, not_found=_missing(file_id))
+
+
+def download_file_call(base_url: str, file_id: str) -> Call:
+    # The official SDK asks for application/jpg; the service answers with the file's own type.
+    return Call("GET", _file_url(base_url, file_id) + "/content", bytes, headers={"Accept": "application/jpg"},
+                raw=True, not_found=_missing(file_id))
+
+
+def parse_file_info(data: Any) -> FileInfo:
+    return FileInfo(id=data["id"], filename=data.get("filename", ""), bytes=int(data.get("bytes", 0)),
+                    purpose=data.get("purpose", "general"), created_at=int(data.get("created_at", 0)),
+                    access_policy=data.get("access_policy"))
+
+
+def _file_url(base_url: str, file_id: str) -> str:
+    if not isinstance(file_id, str) or not file_id.strip():
+        raise InvalidRequestError(f"A file id is a non-empty str (FileInfo.id), not {file_id!r}.")
+    return f"{base_url}/files/{quote(file_id, safe='')}"
+
+
+def _missing(file_id: str) -> str:
+    return (f"No file {file_id!r} for this key: it was deleted, or another key uploaded it (files are private "
+            "to the key that uploaded them). list_files() shows this key's files.")
 
 
 def balance_call(base_url: str) -> Call:
@@ -331,7 +565,8 @@ def oauth_error(status: int, body: bytes, headers: Mapping[str, str], *, scope: 
 
 # --- API errors ------------------------------------------------------------------------------------------------
 
-def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: str | None = None) -> APIError:
+def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: str | None = None,
+              not_found: str | None = None) -> APIError:
     """The typed error for an API error answer ({status, message} body), with what to do next."""
     data = _json_or_empty(body)
     message = str(data.get("message") or "").strip() or _short_text(body)
@@ -349,6 +584,8 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: st
         )
     if status == 404 and model:
         hint = f"Model {model!r} does not exist for this key ({said}). List the available models and pick one."
+    elif status == 404 and not_found:
+        hint = f"{not_found} ({said})"
     else:
         hint = {
             400: f"GigaChat could not read the request ({said}).",

@@ -39,6 +39,8 @@ class Answer:
     completion_tokens: int
     chunk_words: int
     delay: float
+    files: tuple[tuple[str, str], ...] = ()  # (file id, MIME type) of what the answer made
+    state_id: str | None = None  # functions_state_id (v1) / tool_state_id (v2) after a built-in tool ran
 
     def pieces(self) -> list[str]:
         """The answer cut into stream events of `chunk_words` words each."""
@@ -51,7 +53,8 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any], default_delay: float) -> Answer:
+def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any], default_delay: float,
+            notes: tuple[str, ...] = ()) -> Answer:
     last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
     directive = _directive(last_user)
     said = _DIRECTIVE.sub("", last_user).strip()
@@ -65,6 +68,7 @@ def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any],
     shown = [f"{name}={options[name]}" for name in OPTION_NAMES if options.get(name) is not None]
     if shown:
         lines.append("Options: " + ", ".join(shown) + ".")
+    lines.extend(notes)  # attachments, function states: what else reached the API
     text = " ".join(lines)
     words = int(directive.get("words", 0))
     if words:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import _answers
+from . import _answers, _drawing
 from ._faults import Fault, FaultQueue
+from ._files import FileStore, parse_multipart, upload_problem
 from ._server import ClientGone, Connection
 
 __all__ = ["API", "RecordedRequest", "StreamRecord"]
@@ -31,7 +32,11 @@ _V1_PATHS = {
     ("POST", "/embeddings"): "embeddings",
     ("GET", "/balance"): "balance",
     ("POST", "/token"): "token",
+    ("POST", "/files"): "upload",
+    ("GET", "/files"): "files",
 }
+_FILE_PATH = re.compile(r"^/files/([^/]+)(/delete|/content)?$")
+_FILE_ENDPOINTS = {("GET", ""): "file", ("POST", "/delete"): "file_delete", ("GET", "/content"): "file_content"}
 
 
 @dataclass
@@ -83,6 +88,8 @@ class API:
         self._tokens: dict[str, _Issued] = {}
         self._ever_issued: deque[str] = deque(maxlen=LOG_LIMIT)
         self._active: dict[str, int] = {}
+        self.files = FileStore()
+        self.state_ids: set[str] = set()  # functions_state_id / tool_state_id values handed out
         self._lock = threading.Lock()
         self.changed = threading.Condition(self._lock)
 
@@ -150,7 +157,9 @@ class API:
             return self._with_json(conn, body, self._tokens_count)
         if endpoint == "embeddings":
             return self._with_json(conn, body, self._embeddings)
-        return self._balance(conn, owner)
+        if endpoint == "balance":
+            return self._balance(conn, owner)
+        return self._file_endpoint(conn, endpoint, rest, body, owner)
 
     def _route(self, method: str, path: str) -> tuple[str | None, str, str]:
         if path == "/api/v2/oauth":
@@ -162,6 +171,9 @@ class API:
             rest = bare[3:]
             if method == "GET" and rest.startswith("/models/"):
                 return "models", "v1", rest[len("/models/"):]
+            match = _FILE_PATH.match(rest)
+            if match:
+                return _FILE_ENDPOINTS.get((method, match.group(2) or "")), "v1", match.group(1)
             return _V1_PATHS.get((method, rest)), "v1", ""
         return None, "v1", ""
 
@@ -170,9 +182,11 @@ class API:
         if "authorization" in headers:
             headers["authorization"] = headers["authorization"].split(" ", 1)[0] + " ***"
         try:
-            parsed: Any = json.loads(body) if body else None
+            parsed: Any = json.loads(body) if body and endpoint != "upload" else None
         except ValueError:
             parsed = body.decode("utf-8", "replace")
+        if endpoint == "upload":
+            parsed = {"bytes": len(body)}  # an upload's bytes are kept in the file store, not the request log
         with self._lock:
             self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed))
             if endpoint == "oauth":
@@ -255,9 +269,15 @@ class API:
         model = request.get("model")
         messages, options = _read_chat(request, version)
         problem = _validate(model, messages, options)
+        extras = _drawing.Extras()
+        if problem is None:
+            problem, extras = _drawing.read_extras(request, version, owner, self.files, self.state_ids)
         if problem is not None:
             return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
-        answer = _answers.compose(model, messages, options, self.chunk_delay)
+        answer = _answers.compose(model, messages, options, self.chunk_delay, notes=extras.notes)
+        if extras.draw:
+            drawn = self.files.draw(owner)
+            answer = _drawing.with_drawing(answer, version, drawn.id, self.state_ids)
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())
@@ -279,6 +299,8 @@ class API:
             self.streams.append(record)
         try:
             conn.start_stream(_trace_headers())
+            if version == "v2" and answer.files:
+                conn.send_event(_drawing.v2_files_event(served, answer))
             for index, piece in enumerate(pieces):
                 if fault is not None and index == fault.after_chunks:
                     self._mid_fault(conn, version, fault, record)
@@ -369,6 +391,31 @@ class API:
         conn.send_json(200, {"balance": [{"usage": "GigaChat-2", "value": 1_000_000},
                                          {"usage": "embeddings", "value": 5_000_000}]})
 
+    # --- files ---------------------------------------------------------------------------------------------
+
+    def _file_endpoint(self, conn: Connection, endpoint: str, file_id: str, body: bytes, owner: str) -> None:
+        if endpoint == "upload":
+            fields = parse_multipart(conn.headers.get("Content-Type", ""), body)
+            if fields is None:
+                return conn.send_json(400, {"status": 400, "message": "Expected a multipart/form-data body"})
+            problem = upload_problem(fields)
+            if problem is not None:
+                return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
+            purpose = fields.get("purpose", (None, b"general"))[1].decode() or "general"
+            filename, data = fields["file"]
+            return conn.send_json(200, self.files.add(owner, filename or "file", data, purpose).info())
+        if endpoint == "files":
+            return conn.send_json(200, {"data": [f.info() for f in self.files.owned_by(owner)]})
+        stored = self.files.get(owner, file_id)
+        if stored is None:  # someone else's file is as unknown as a missing one
+            return conn.send_json(404, {"status": 404, "message": "File not found"})
+        if endpoint == "file":
+            return conn.send_json(200, stored.info())
+        if endpoint == "file_delete":
+            self.files.delete(owner, file_id)
+            return conn.send_json(200, {"id": file_id, "deleted": True})
+        conn.send_bytes(200, stored.data, stored.mime)
+
     # --- control -------------------------------------------------------------------------------------------
 
     def _control(self, conn: Connection, path: str, body: bytes) -> None:
@@ -434,11 +481,16 @@ def _validate(model: Any, messages: list[dict[str, Any]], options: dict[str, Any
 
 def _chat_json(version: str, served: str, answer: _answers.Answer) -> dict[str, Any]:
     if version == "v2":
-        return {"model": served, "created_at": int(time.time()),
-                "messages": [{"role": "assistant", "content": [{"text": answer.text}]}],
+        message: dict[str, Any] = {"role": "assistant", "content": [*_drawing.v2_file_parts(answer),
+                                                                    {"text": answer.text}]}
+        if answer.state_id:
+            message["tool_state_id"] = answer.state_id
+        return {"model": served, "created_at": int(time.time()), "messages": [message],
                 "finish_reason": answer.finish_reason, "usage": _usage_v2(answer)}
-    return {"choices": [{"message": {"role": "assistant", "content": answer.text}, "index": 0,
-                         "finish_reason": answer.finish_reason}],
+    message = {"role": "assistant", "content": answer.text}
+    if answer.state_id:
+        message["functions_state_id"] = answer.state_id
+    return {"choices": [{"message": message, "index": 0, "finish_reason": answer.finish_reason}],
             "created": int(time.time()), "model": served, "object": "chat.completion", "usage": _usage_v1(answer)}
 
 
@@ -458,7 +510,10 @@ def _final_event(version: str, served: str, answer: _answers.Answer) -> str:
         data = {"model": served, "created_at": int(time.time()), "finish_reason": answer.finish_reason,
                 "usage": _usage_v2(answer)}
         return f"event: response.message.done\ndata: {json.dumps(data)}\n\n"
-    data = {"choices": [{"delta": {"content": ""}, "index": 0, "finish_reason": answer.finish_reason}],
+    delta: dict[str, Any] = {"content": ""}
+    if answer.state_id:
+        delta["functions_state_id"] = answer.state_id
+    data = {"choices": [{"delta": delta, "index": 0, "finish_reason": answer.finish_reason}],
             "created": int(time.time()), "model": served, "object": "chat.completion", "usage": _usage_v1(answer)}
     return f"data: {json.dumps(data)}\n\n"
 
