@@ -234,12 +234,16 @@ async def test_upstream_failures_are_actionable_tool_errors(emulator: Emulator, 
         assert not after.is_error
 
 
-async def test_unknown_model_names_the_valid_ones(emulator: Emulator) -> None:
+async def test_unknown_model_names_the_valid_ones_and_the_list_models_tool(emulator: Emulator) -> None:
     async with connect(emulator) as client:
         result = await client.call_tool("chat", {"prompt": "hi", "model": "GigaChat-9000"})
+        near = await client.call_tool("chat", {"prompt": "hi", "model": "GigaChat-2-max"})
     assert result.is_error
-    assert "'GigaChat-9000' does not exist" in result.content[0].text
-    assert "Available chat models: GigaChat-2, GigaChat-2-Pro" in result.content[0].text
+    text = result.content[0].text
+    assert "no model 'GigaChat-9000'" in text and "Did you mean" not in text
+    assert "Call the list_models tool" in text  # the way to list models on this surface, not the CLI's or Python's
+    assert "Available chat models: GigaChat-2, GigaChat-2-Pro" in text
+    assert near.is_error and "Did you mean 'GigaChat-2-Max'?" in near.content[0].text
 
 
 async def test_missing_credentials_name_the_variable_and_the_server_still_lists_tools(emulator: Emulator) -> None:
