@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["ArgumentProblem", "check", "explain"]
+__all__ = ["ArgumentProblem", "check", "combine", "explain"]
 
 _BOOLEAN_STRINGS = {"true": True, "false": False}
 
@@ -28,9 +28,12 @@ _BOOLEAN_STRINGS = {"true": True, "false": False}
 class ArgumentProblem(ValueError):
     """The arguments of a tool call cannot be used; the message has one sentence per bad argument."""
 
-    def __init__(self, tool: str, sentences: list[str], names: list[str] | None = None) -> None:
+    def __init__(self, tool: str, sentences: list[str], names: list[str] | None = None,
+                 rest: dict[str, Any] | None = None) -> None:
+        self.tool = tool
         self.sentences = sentences
         self.names = names or []  # the bad arguments' names, for logs that must not echo the caller's values
+        self.rest = rest or {}  # the arguments not yet found bad, to validate for the rest of the sentences
         count = "1 argument" if len(sentences) == 1 else f"{len(sentences)} arguments"
         super().__init__(f"The {tool} tool was not run: {count} to fix.\n" + "\n".join(f"- {s}" for s in sentences))
 
@@ -63,7 +66,7 @@ def check(tool: str, schema: Mapping[str, Any], arguments: Mapping[str, Any],
             sentences.append(_sentence(name, value, prop, patterns))
             names.append(name)
     if sentences:
-        raise ArgumentProblem(tool, sentences, names)
+        raise ArgumentProblem(tool, sentences, names, {k: v for k, v in cleaned.items() if k not in names})
     return cleaned
 
 
@@ -103,6 +106,14 @@ def explain(tool: str, schema: Mapping[str, Any], arguments: Mapping[str, Any], 
     if not sentences:  # nothing we can place on an argument: say so plainly, still without pydantic's text
         sentences.append("the arguments do not match the tool's input schema.")
     return ArgumentProblem(tool, sentences, names)
+
+
+def combine(first: ArgumentProblem, more: ArgumentProblem | None) -> ArgumentProblem:
+    """`first` plus the sentences of `more` about arguments `first` did not name (a missing one, a bad value)."""
+    if more is None:
+        return first
+    extra = [(n, s) for n, s in zip(more.names, more.sentences) if n not in first.names]
+    return ArgumentProblem(first.tool, first.sentences + [s for _, s in extra], first.names + [n for n, _ in extra])
 
 
 def _unknown(tool: str, name: str, properties: Mapping[str, Any]) -> str:

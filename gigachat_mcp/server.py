@@ -35,7 +35,7 @@ from mcp.types import (
 from pydantic import BaseModel, Field, ValidationError
 
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
-from ._arguments import ArgumentProblem, check, explain
+from ._arguments import ArgumentProblem, check, combine, explain
 from ._conversations import Conversation, ConversationStore, UnknownConversation
 from ._turns import TurnRunner
 
@@ -110,6 +110,7 @@ class _Server(MCPServer):
         try:
             checked = check(name, schema, arguments, PATTERN_WORDS)
         except ArgumentProblem as problem:
+            problem = combine(problem, self._validate(name, schema, problem.rest))
             raise ToolError(str(problem)) from _names_only(name, problem)
         try:
             return await super().call_tool(name, checked, context)
@@ -118,6 +119,18 @@ class _Server(MCPServer):
                 problem = explain(name, schema, checked, exc.__cause__.errors(), PATTERN_WORDS)
                 raise ToolError(str(problem)) from _names_only(name, problem)
             raise
+
+    def _validate(self, name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> ArgumentProblem | None:
+        """What the SDK's validation says about `arguments`, without running the tool, so one reply names every
+        bad argument. Uses the SDK's tool registry (no public API); without it, the reply names fewer."""
+        tool = getattr(getattr(self, "_tool_manager", None), "get_tool", lambda _: None)(name)
+        try:
+            tool.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            return explain(name, schema, arguments, exc.errors(), PATTERN_WORDS)
+        except Exception:  # noqa: BLE001 - the registry changed shape: report what check() found
+            return None
+        return None
 
 
 def _names_only(tool: str, problem: ArgumentProblem) -> ValidationError:

@@ -99,16 +99,17 @@ async def test_background_answer_is_cancelled_cleanly_when_the_server_stops() ->
     {"prompt": "hi", "max_tokens": 10**12},
     {"prompt": "hi", "background": "yes please"},
     {"prompt": "hi", "model": "GigaChat-2; rm -rf /"},
+    {"prompt": "hi", "background": "yes"},
     {"prompt": "hi", "unexpected": True},
 ])
 async def test_oversized_and_malformed_arguments_are_rejected_before_any_request(arguments: dict) -> None:
     with Emulator() as emulator:
         async with Client(server_for(emulator)) as client:
             result = await client.call_tool("chat", arguments)
-            assert result.is_error is not bool(arguments.get("unexpected"))  # an unknown extra field is ignored
+            assert result.is_error  # an unknown argument too: a misspelt name must not be silently dropped
             alive = await client.call_tool("chat", {"prompt": "still here"})
         assert not alive.is_error
-        assert len(emulator.requests_to("chat")) == (2 if arguments.get("unexpected") else 1)
+        assert len(emulator.requests_to("chat")) == 1
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-from mcp import Client, types
+from mcp import Client, MCPError, types
 
 from gigachat_mcp import Settings
 from gigachat_mcp._conversations import ConversationStore
@@ -296,6 +296,19 @@ async def test_unknown_conversation_id_says_what_to_do(emulator: Emulator) -> No
     async with connect(emulator) as client:
         result = await client.call_tool("chat", {"prompt": "hi", "conversation_id": "0123456789abcdef"})
     assert result.is_error and "Omit conversation_id to start a new conversation" in result.content[0].text
+
+
+@pytest.mark.parametrize(("mode", "code"), [("legacy", -32002), ("auto", -32602)])
+async def test_reading_an_unknown_conversation_is_resource_not_found(emulator: Emulator, mode: str, code: int) -> None:
+    """The spec's code for a missing resource: -32002 up to 2025-11-25; 2026-07-28 moved it to -32602."""
+    uri = "gigachat://conversations/0123456789abcdef"
+    async with connect(emulator, mode) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.read_resource(uri)
+    assert caught.value.error.code == code
+    assert caught.value.error.data == {"uri": uri}
+    assert "No conversation '0123456789abcdef'" in caught.value.error.message
+    assert "Start a new one with the chat tool" in caught.value.error.message
 
 
 async def test_cancelled_call_closes_the_upstream_stream_and_marks_the_conversation(emulator: Emulator) -> None:
