@@ -3,6 +3,10 @@
 Caps keep memory flat however long the server runs: at most `max_conversations` (the least recently used is
 dropped) and `max_messages` per conversation (the oldest exchanges are dropped; the system prompt stays).
 The answer in flight is a list of parts, so appending a chunk is O(1) and a bounded tail is cheap.
+
+A cancelled exchange stays in the transcript, marked `"cancelled": true`, so the person can still read the half
+answer; it is not sent to GigaChat as context on later turns (neither its prompt nor its partial text): a half
+answer the user stopped should not silently steer the next one. The notebook magic follows the same rule.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ class Conversation:
     id: str
     system: str | None = None
     model: str | None = None
-    messages: list[dict[str, str]] = field(default_factory=list)  # user / assistant, oldest first
+    messages: list[dict[str, Any]] = field(default_factory=list)  # user / assistant, oldest first; may be "cancelled"
     status: str = "idle"  # idle, queued, streaming, done, error or cancelled
     error: str | None = None
     finish_reason: str | None = None
@@ -45,15 +49,13 @@ class Conversation:
     def begin(self, prompt: str, model: str, max_messages: int) -> list[dict[str, str]]:
         """Start a turn: record the prompt and return the messages to send (system first)."""
         self.messages.append({"role": "user", "content": prompt})
-        overflow = len(self.messages) - max_messages
-        if overflow > 0:
-            overflow += overflow % 2  # drop whole exchanges, so the history still starts with a user turn
-            del self.messages[:overflow]
+        while len(self.messages) > max_messages or self.messages[0]["role"] != "user":
+            del self.messages[0]  # drop whole exchanges (one user turn and what answered it), oldest first
         self.model, self.status, self.error, self.finish_reason, self.usage = model, "queued", None, None, None
         self._parts, self._length = [], 0
         self.touch()
         head = [{"role": "system", "content": self.system}] if self.system else []
-        return head + list(self.messages)
+        return head + [{"role": m["role"], "content": m["content"]} for m in self.messages if not m.get("cancelled")]
 
     def append(self, text: str) -> None:
         self._parts.append(text)
@@ -78,10 +80,16 @@ class Conversation:
 
     def finish(self, status: str, *, finish_reason: str | None = None, usage: dict[str, int] | None = None,
                error: str | None = None) -> None:
-        """End the turn; any text received stays in the transcript, even after an error or a cancel."""
+        """End the turn; any text received stays in the transcript, even after an error or a cancel (a cancelled
+        exchange is marked, and later turns do not send it)."""
         text = self.answer()
         if text or status == "done":
             self.messages.append({"role": "assistant", "content": text})
+        if status == "cancelled":
+            for message in reversed(self.messages):
+                message["cancelled"] = True
+                if message["role"] == "user":
+                    break
         self.status, self.finish_reason, self.usage, self.error = status, finish_reason, usage, error
         self.touch()
 

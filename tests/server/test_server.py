@@ -15,6 +15,7 @@ from gigachat_mcp import Settings
 from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.anyio
 ERAS = ["auto", "legacy"]  # 2026-07-28 and 2025-11-25
@@ -311,22 +312,63 @@ async def test_reading_an_unknown_conversation_is_resource_not_found(emulator: E
     assert "Start a new one with the chat tool" in caught.value.error.message
 
 
+async def cancel_once_text_arrived(client: Client, arguments: dict) -> None:
+    """Call chat and cancel the call as soon as some answer has arrived (however long that takes)."""
+    text_arrived = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if progress > 0:  # progress is the answer's length; 0 is the "waiting for a stream" message
+            text_arrived.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(lambda: client.call_tool("chat", arguments, progress_callback=on_progress))
+        with anyio.fail_after(30):
+            await text_arrived.wait()
+        group.cancel_scope.cancel()
+
+
 async def test_cancelled_call_closes_the_upstream_stream_and_marks_the_conversation(emulator: Emulator) -> None:
     emulator.chunk_delay = 0.05
     store = ConversationStore()
     server = build_server(settings_for(emulator), conversations=store)
     async with connect(emulator, server=server) as client:
-        with anyio.move_on_after(0.4):
-            await client.call_tool("chat", {"prompt": "endless [emulator words=400]"})
-        assert emulator.wait_until(lambda: emulator.streams and emulator.streams[-1].outcome != "streaming", 5)
+        await cancel_once_text_arrived(client, {"prompt": "endless [emulator words=400]"})
+        [cid] = store.ids()
+        await eventually(lambda: store.peek(cid).status == "cancelled", what="the turn recorded as cancelled")
+        await eventually(lambda: emulator.streams[-1].outcome != "streaming", what="the upstream stream closed")
         record = emulator.streams[-1]
         assert record.outcome == "client went away"
         assert record.sent_chunks < record.planned_chunks
         assert emulator.active_streams == 0
-        [cid] = store.ids()
         snapshot = await read_json(client, f"gigachat://conversations/{cid}")
     assert snapshot["status"] == "cancelled"
     assert snapshot["messages"][-1]["role"] == "assistant" and snapshot["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_cancelled_exchange_stays_visible_but_is_not_sent_as_context(emulator: Emulator, mode: str) -> None:
+    emulator.chunk_delay = 0.05
+    store = ConversationStore()
+    server = build_server(settings_for(emulator), conversations=store)
+    async with connect(emulator, mode, server=server) as client:
+        first = await client.call_tool("chat", {"prompt": "My name is Ada.", "system": "Be terse."})
+        cid = first.structured_content["conversation_id"]
+        await cancel_once_text_arrived(client, {"prompt": "Write an endless poem [emulator words=400]",
+                                                "conversation_id": cid})
+        await eventually(lambda: store.peek(cid).status == "cancelled", what="the turn recorded as cancelled")
+        partial = store.peek(cid).messages[-1]["content"]
+        after = await client.call_tool("chat", {"prompt": "What is my name?", "conversation_id": cid})
+        snapshot = await read_json(client, f"gigachat://conversations/{cid}")
+    sent = emulator.requests_to("chat")[-1].body["messages"]
+    assert [(m["role"], m["content"]) for m in sent[:3]] == [
+        ("system", "Be terse."), ("user", "My name is Ada."), ("assistant", first.structured_content["text"])]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]  # neither the prompt nor the half
+    assert all("endless poem" not in m["content"] for m in sent) and partial not in [m["content"] for m in sent]
+    assert 'Previous user message: "My name is Ada."' in after.structured_content["text"]
+    shown = [(m["role"], m.get("cancelled", False)) for m in snapshot["messages"]]
+    assert shown == [("system", False), ("user", False), ("assistant", False), ("user", True), ("assistant", True),
+                     ("user", False), ("assistant", False)]
+    assert snapshot["messages"][4]["content"] == partial and partial  # the half answer is still readable
 
 
 async def test_concurrent_calls_each_get_their_own_answer_queued_to_one_stream() -> None:
