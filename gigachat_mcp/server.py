@@ -109,8 +109,8 @@ class _Server(MCPServer):
             return await super().call_tool(name, arguments, context)
         try:
             checked = check(name, schema, arguments, PATTERN_WORDS)
-        except ArgumentProblem as problem:
-            problem = combine(problem, self._validate(name, schema, problem.rest))
+        except ArgumentProblem as found:
+            problem = combine(found, self._validate(name, schema, found.rest))
             raise ToolError(str(problem)) from _names_only(name, problem)
         try:
             return await super().call_tool(name, checked, context)
@@ -123,7 +123,7 @@ class _Server(MCPServer):
     def _validate(self, name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> ArgumentProblem | None:
         """What the SDK's validation says about `arguments`, without running the tool, so one reply names every
         bad argument. Uses the SDK's tool registry (no public API); without it, the reply names fewer."""
-        tool = getattr(getattr(self, "_tool_manager", None), "get_tool", lambda _: None)(name)
+        tool: Any = getattr(getattr(self, "_tool_manager", None), "get_tool", lambda _: None)(name)
         try:
             tool.fn_metadata.validate_arguments(arguments)
         except ValidationError as exc:
