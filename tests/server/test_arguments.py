@@ -4,10 +4,13 @@ nothing reaches GigaChat. Both protocol eras, through the SDK's own client."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from mcp import Client
 
 from gigachat_mcp import Settings
+from gigachat_mcp._arguments import ArgumentProblem, check
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
 
@@ -108,3 +111,26 @@ async def test_other_tools_explain_their_arguments_too(emulator: Emulator) -> No
     [wait] = lines(await call(emulator, {"conversation_id": "0123456789abcdef", "wait_seconds": 99},
                               tool="get_conversation"))
     assert wait == "`wait_seconds` must be a number from 0 to 50; got 99."
+
+
+async def test_the_server_log_names_bad_arguments_but_never_their_values(emulator: Emulator,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = await call(emulator, {"prompt": "my key is hunter2", "sytem": "hunter2", "temperature": "hunter2"})
+    assert 'got the text "hunter2"' in result.content[0].text  # the caller is told what it sent
+    assert "sytem" in caplog.text and "temperature" in caplog.text
+    assert "hunter2" not in caplog.text  # the caller's data stays out of the log
+
+
+def test_suggestions_fold_case_and_separators_and_booleans_accept_any_case() -> None:
+    schema = {"properties": {"conversation_id": {"type": "string"}, "background": {"type": "boolean"},
+                             "max_tokens": {"type": "integer", "minimum": 1}}}
+    with pytest.raises(ArgumentProblem) as caught:
+        check("chat", schema, {"ConversationID": "x", "max-tokens": 5, "zzz": 1})
+    assert caught.value.sentences == [
+        "`ConversationID` is not an argument of chat; did you mean `conversation_id`?",
+        "`max-tokens` is not an argument of chat; did you mean `max_tokens`?",
+        "`zzz` is not an argument of chat; its arguments are `conversation_id`, `background`, `max_tokens`."]
+    assert caught.value.names == ["ConversationID", "max-tokens", "zzz"]
+    assert check("chat", schema, {"background": " TRUE "}) == {"background": True}
+    assert check("chat", schema, {"background": "False"}) == {"background": False}
