@@ -3,6 +3,10 @@
 Caps keep memory flat however long the server runs: at most `max_conversations` (the least recently used is
 dropped) and `max_messages` per conversation (the oldest exchanges are dropped; the system prompt stays).
 The answer in flight is a list of parts, so appending a chunk is O(1) and a bounded tail is cheap.
+
+A cancelled exchange stays in the transcript, marked `"cancelled": true`, so the person can still read the half
+answer; it is not sent to GigaChat as context on later turns (neither its prompt nor its partial text): a half
+answer the user stopped should not silently steer the next one. The notebook magic follows the same rule.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from typing import Any
 
 __all__ = ["Conversation", "ConversationStore", "UnknownConversation"]
 
+_NOT_SENT = {"files", "cancelled"}  # kept in the transcript, never part of a request
+
+
 class UnknownConversation(KeyError):
     """No conversation has that id (never created, or dropped by the cap)."""
 
@@ -24,7 +31,7 @@ class Conversation:
     id: str
     system: str | None = None
     model: str | None = None
-    messages: list[dict[str, Any]] = field(default_factory=list)  # user / assistant, oldest first
+    messages: list[dict[str, Any]] = field(default_factory=list)  # user / assistant, oldest first; may be "cancelled"
     status: str = "idle"  # idle, queued, streaming, done, error or cancelled
     error: str | None = None
     finish_reason: str | None = None
@@ -45,20 +52,20 @@ class Conversation:
     def begin(self, prompt: str, model: str, max_messages: int,
               attachments: list[str] | None = None) -> list[dict[str, Any]]:
         """Start a turn: record the prompt (and its attachments: paths or file ids) and return the messages to
-        send (system first). Files an answer made are recorded on it but not sent back."""
+        send (system first). Files an answer made are recorded on it but not sent back; cancelled exchanges stay
+        in the transcript but are not sent."""
         message: dict[str, Any] = {"role": "user", "content": prompt}
         if attachments:
             message["attachments"] = list(attachments)
         self.messages.append(message)
-        overflow = len(self.messages) - max_messages
-        if overflow > 0:
-            overflow += overflow % 2  # drop whole exchanges, so the history still starts with a user turn
-            del self.messages[:overflow]
+        while len(self.messages) > max_messages or self.messages[0]["role"] != "user":
+            del self.messages[0]  # drop whole exchanges (one user turn and what answered it), oldest first
         self.model, self.status, self.error, self.finish_reason, self.usage = model, "queued", None, None, None
         self._parts, self._length = [], 0
         self.touch()
         head: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
-        return head + [{k: v for k, v in m.items() if k != "files"} for m in self.messages]
+        return head + [{k: v for k, v in m.items() if k not in _NOT_SENT} for m in self.messages
+                       if not m.get("cancelled")]
 
     def retract(self) -> None:
         """Forget the prompt of a turn that was refused before anything was sent (e.g. a bad attachment)."""
@@ -89,9 +96,10 @@ class Conversation:
     def finish(self, status: str, *, finish_reason: str | None = None, usage: dict[str, int] | None = None,
                error: str | None = None, files: list[dict[str, str]] | None = None,
                state_id: str | None = None) -> None:
-        """End the turn; any text received stays in the transcript, even after an error or a cancel. The files
-        the answer made are recorded on its message (which turn made which file); the tool state id goes back
-        with it on the next turn, as the API requires."""
+        """End the turn; any text received stays in the transcript, even after an error or a cancel (a cancelled
+        exchange is marked, and later turns do not send it). The files the answer made are recorded on its
+        message (which turn made which file); the tool state id goes back with it on the next turn, as the API
+        requires."""
         text = self.answer()
         if text or status == "done" or files:
             message: dict[str, Any] = {"role": "assistant", "content": text}
@@ -100,6 +108,11 @@ class Conversation:
             if files:
                 message["files"] = files
             self.messages.append(message)
+        if status == "cancelled":
+            for message in reversed(self.messages):
+                message["cancelled"] = True
+                if message["role"] == "user":
+                    break
         self.status, self.finish_reason, self.usage, self.error = status, finish_reason, usage, error
         self.touch()
 

@@ -9,6 +9,7 @@ Failures are tool errors whose text says what to do; nothing a tool does can end
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import logging
 import re
@@ -24,7 +25,9 @@ from mcp.server import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INVALID_PARAMS,
     CallToolResult,
     EmptyResult,
     ImageContent,
@@ -33,10 +36,11 @@ from mcp.types import (
     ToolAnnotations,
     UnsubscribeRequestParams,
 )
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
 from ._app import LiveView
+from ._arguments import ArgumentProblem, check, combine, explain
 from ._conversations import Conversation, ConversationStore, UnknownConversation
 from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
@@ -50,6 +54,13 @@ CONVERSATION_URI = "gigachat://conversations/{conversation_id}"
 MODELS_URI = "gigachat://models"
 FILE_URI = "gigachat://files/{file_id}"
 FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+ID_PATTERN = r"^[0-9a-f]{16}$"
+PATTERN_WORDS = {  # what the patterns mean, for argument errors a model (and a person) can act on
+    MODEL_PATTERN: "a model id such as GigaChat-2-Max (letters, digits, '.', '_', ':' or '-'; list_models names them)",
+    ID_PATTERN: "the 16-character conversation_id an earlier chat result returned",
+}
+RESOURCE_NOT_FOUND_LEGACY = -32002  # resources/read of a missing resource, protocol 2025-11-25 and earlier
 INSTRUCTIONS = """\
 This server asks Sber's GigaChat, a Russian-language-first LLM, and returns its answer.
 Use `chat` for a second opinion, for Russian text, or when the user asks for GigaChat by name. Pass the
@@ -109,6 +120,51 @@ class Balance(BaseModel):
 class TokenCountOut(BaseModel):
     tokens: list[int]
     characters: list[int]
+
+
+class _Server(MCPServer):
+    """MCPServer whose tools reject unknown arguments and non-booleans, and explain bad ones in sentences
+    (`_arguments`), before the SDK's lax validation runs."""
+
+    _schemas: dict[str, dict[str, Any]] | None = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        if self._schemas is None or name not in self._schemas:
+            self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        schema = self._schemas.get(name)
+        if schema is None:  # an unknown tool: the SDK's own error
+            return await super().call_tool(name, arguments, context)
+        try:
+            checked = check(name, schema, arguments, PATTERN_WORDS)
+        except ArgumentProblem as found:
+            problem = combine(found, self._validate(name, schema, found.rest))
+            raise ToolError(str(problem)) from _names_only(name, problem)
+        try:
+            return await super().call_tool(name, checked, context)
+        except ToolError as exc:
+            if type(exc) is ToolError and isinstance(exc.__cause__, ValidationError):  # the arguments' validation
+                problem = explain(name, schema, checked, exc.__cause__.errors(), PATTERN_WORDS)
+                raise ToolError(str(problem)) from _names_only(name, problem)
+            raise
+
+    def _validate(self, name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> ArgumentProblem | None:
+        """What the SDK's validation says about `arguments`, without running the tool, so one reply names every
+        bad argument. Uses the SDK's tool registry (no public API); without it, the reply names fewer."""
+        tool: Any = getattr(getattr(self, "_tool_manager", None), "get_tool", lambda _: None)(name)
+        try:
+            tool.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            return explain(name, schema, arguments, exc.errors(), PATTERN_WORDS)
+        except Exception:  # noqa: BLE001 - the registry changed shape: report what check() found
+            return None
+        return None
+
+
+def _names_only(tool: str, problem: ArgumentProblem) -> ValidationError:
+    """A ValidationError naming only the bad arguments: the SDK logs its field names, never the caller's values."""
+    return ValidationError.from_exception_data(tool, [
+        {"type": "value_error", "loc": (name,), "input": None, "ctx": {"error": "see the tool error"}}
+        for name in problem.names])
 
 
 @dataclass
@@ -179,7 +235,7 @@ def build_server(
                     with anyio.CancelScope(shield=True):
                         await live.runner.client.aclose()
 
-    server = MCPServer(
+    server = _Server(
         "gigachat",
         title="GigaChat",
         instructions=INSTRUCTIONS,
@@ -215,13 +271,13 @@ def build_server(
         ctx: Context,
         system: Annotated[str | None, Field(max_length=20_000, description=(
             "Optional system prompt (role, tone, format). Kept for later turns of the same conversation."))] = None,
-        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=(
+        model: Annotated[str | None, Field(pattern=MODEL_PATTERN, description=(
             "Model id, e.g. GigaChat-2, GigaChat-2-Pro, GigaChat-2-Max; see list_models. Default: the "
             "server's GIGACHAT_MODEL."))] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2, allow_inf_nan=False, description=(
             "Sampling temperature; lower is more focused. Default: the model's."))] = None,
         max_tokens: Annotated[int | None, Field(ge=1, le=32_768, description="Upper bound on answer length.")] = None,
-        conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
+        conversation_id: Annotated[str | None, Field(pattern=ID_PATTERN, description=(
             "Continue this conversation (from an earlier result). Omit to start a new one."))] = None,
         background: Annotated[bool, Field(description=(
             "Return at once and keep streaming into the conversation resource; use for long answers."))] = False,
@@ -254,7 +310,7 @@ def build_server(
         try:
             await runner.run(conversation, messages, options, progress, publish)
         except GigaChatError as exc:
-            raise ToolError(await _explain(exc, live, runner, uri)) from None
+            raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
         status = "cancelled" if conversation.status == "cancelled" else "done"
         return await _with_images(_answer_result(conversation, uri, status=status), runner)
 
@@ -272,7 +328,7 @@ def build_server(
 
     @server.tool(title="Read a GigaChat conversation", annotations=ToolAnnotations(read_only_hint=True))
     async def get_conversation(
-        conversation_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="From a chat result.")],
+        conversation_id: Annotated[str, Field(pattern=ID_PATTERN, description="From a chat result.")],
         wait_seconds: Annotated[float, Field(ge=0, le=50, description=(
             "Wait up to this long for an answer in flight to finish (0: return at once)."))] = 0,
     ) -> str:
@@ -289,7 +345,7 @@ def build_server(
     async def count_tokens(
         texts: Annotated[list[Annotated[str, Field(max_length=200_000)]], Field(min_length=1, max_length=100)],
         ctx: Context,
-        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
+        model: Annotated[str | None, Field(pattern=MODEL_PATTERN)] = None,
     ) -> TokenCountOut:
         """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
         runner = ctx.request_context.lifespan_context.require()
@@ -311,7 +367,7 @@ def build_server(
         style: Annotated[str | None, Field(max_length=1_000, description=(
             "Optional style for the picture (e.g. 'pixel art', 'в стиле Левитана'); sent as the system prompt."))]
         = None,
-        conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
+        conversation_id: Annotated[str | None, Field(pattern=ID_PATTERN, description=(
             "Continue this conversation, so 'make it bluer' refers to the last picture."))] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Have GigaChat (Kandinsky) draw a picture; returns the image and a conversation_id to refine it."""
@@ -326,14 +382,14 @@ def build_server(
         try:
             await runner.run(conversation, messages, options, None, publish)
         except GigaChatError as exc:
-            raise ToolError(await _explain(exc, live, runner, uri)) from None
+            raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
         return await _with_images(_answer_result(conversation, uri, status="done"), runner)
 
     @server.tool(title="GigaChat embeddings", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def embed(
         texts: Annotated[list[Annotated[str, Field(max_length=100_000)]], Field(min_length=1, max_length=100)],
         ctx: Context,
-        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description=(
+        model: Annotated[str | None, Field(pattern=MODEL_PATTERN, description=(
             "Embedding model: Embeddings (default), Embeddings-2, EmbeddingsGigaR, …"))] = None,
     ) -> Embeddings:
         """Embedding vectors for texts (one per text, same order), for retrieval and similarity."""
@@ -362,12 +418,19 @@ def build_server(
     # --- resources -----------------------------------------------------------------------------------------
 
     @server.resource(CONVERSATION_URI, title="GigaChat conversation", mime_type="application/json")
-    def conversation_resource(conversation_id: str) -> str:
+    def conversation_resource(conversation_id: str, ctx: Context) -> str:
         """A conversation's transcript, the answer in flight included, with its status; updates are notified."""
         conversation = store.peek(conversation_id)
         if conversation is None:
-            raise ResourceError(f"No conversation {conversation_id!r}: it never existed or was dropped by the cap "
-                                f"of {store.max_conversations} conversations.")
+            # The spec's code for a missing resource: -32002 up to 2025-11-25; 2026-07-28 retired it for -32602
+            # (SEP-2164; its clients SHOULD still accept -32002). The SDK's ResourceNotFoundError says -32602 on
+            # both eras, so the code is chosen here, by the era the client speaks.
+            modern = (ctx.protocol_version or "") >= "2026-07-28"
+            raise MCPError(
+                code=INVALID_PARAMS if modern else RESOURCE_NOT_FOUND_LEGACY,
+                message=f"No conversation {conversation_id!r}: it never existed, or it was dropped (this server "
+                        f"keeps the {store.max_conversations} most recent). Start a new one with the chat tool.",
+                data={"uri": CONVERSATION_URI.format(conversation_id=conversation_id)})
         return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation_id)),
                           ensure_ascii=False)
 
@@ -513,19 +576,30 @@ def _answer_result(conversation: Conversation, uri: str,
                           structured_content=answer.model_dump(mode="json"))
 
 
-async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str) -> str:
+async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str, model: str) -> str:
     """The tool error text: the client's message, plus what only the server knows."""
     message = str(exc)
-    if isinstance(exc, APIError) and exc.status_code == 404:
-        try:
-            live.models = live.models or [m.id for m in await runner.client.models() if m.type == "chat"]
-        except GigaChatError:
-            pass
-        if live.models:
-            message += f" Available chat models: {', '.join(live.models)}."
+    if isinstance(exc, APIError) and exc.status_code == 404 and "model" in str(exc.message).lower():
+        message = await _unknown_model(exc, live, runner, model)
     if isinstance(exc, StreamError) and exc.partial_text:
         message += f" The partial answer is kept in {uri}."
     return message
+
+
+async def _unknown_model(exc: APIError, live: _Live, runner: TurnRunner, model: str) -> str:
+    """The wrong-model error in MCP terms: the way to list models here is the list_models tool. Written from the
+    error's parts, not the core's sentence, whose hint (for Python or the command line) does not apply here."""
+    try:
+        live.models = live.models or [m.id for m in await runner.client.models() if m.type == "chat"]
+    except GigaChatError:
+        pass
+    said = f"{exc.status_code} {exc.message}".strip()
+    message = f"GigaChat has no model {model!r} for this key ({said})."
+    close = difflib.get_close_matches(model, live.models, n=1, cutoff=0.85)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    message += " Call the list_models tool to see the models this key can use"
+    return message + (f". Available chat models: {', '.join(live.models)}." if live.models else ".")
 
 
 class _Redact(logging.Filter):

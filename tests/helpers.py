@@ -36,3 +36,17 @@ def subprocess_env(emulator: Emulator | None = None, **overrides: str) -> dict[s
         env.update(emulator.env())
     env.update(overrides)
     return env
+
+
+async def eventually(predicate, timeout: float = 30.0, what: str = "") -> None:
+    """Wait until `predicate()` holds, polling without blocking the event loop (the in-memory server shares it).
+
+    Tests wait on conditions, not fixed windows, so they pass on a busy machine; the deadline is generous
+    because it only matters when the condition never comes."""
+    import anyio
+
+    with anyio.move_on_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.01)
+        return
+    raise AssertionError(f"still waiting after {timeout} s: {what or predicate}")

@@ -18,6 +18,7 @@ from gigachat_mcp import Settings
 from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -68,10 +69,9 @@ async def test_client_disconnect_mid_stream_closes_upstream_and_leaves_no_task()
             assert await anyio.to_thread.run_sync(
                 lambda: emulator.wait_until(lambda: emulator.streams and emulator.streams[-1].sent_chunks > 2, 10))
             group.cancel_scope.cancel()  # the client vanishes with the answer half-way
-        assert emulator.wait_until(lambda: emulator.streams[-1].outcome == "client went away", 5)
+        await eventually(lambda: emulator.streams[-1].outcome == "client went away", what="the upstream closed")
         assert emulator.active_streams == 0
-        await anyio.sleep(0.1)
-        assert len(asyncio.all_tasks()) <= baseline
+        await eventually(lambda: len(asyncio.all_tasks()) <= baseline, what="no task left behind")
         [cid] = store.ids()
         assert store.peek(cid).status == "cancelled"
         assert store.peek(cid).messages[-1]["content"].startswith("GigaChat emulator")
@@ -83,8 +83,8 @@ async def test_background_answer_is_cancelled_cleanly_when_the_server_stops() ->
         async with Client(server_for(emulator, store)) as client:
             result = await client.call_tool("chat", {"prompt": "bg [emulator words=500]", "background": True})
             cid = result.structured_content["conversation_id"]
-            await anyio.to_thread.run_sync(lambda: emulator.wait_until(lambda: emulator.active_streams == 1, 5))
-        assert emulator.wait_until(lambda: emulator.streams[-1].outcome == "client went away", 5)
+            await eventually(lambda: emulator.active_streams == 1, what="the background answer streaming")
+        await eventually(lambda: emulator.streams[-1].outcome == "client went away", what="the upstream closed")
         assert store.peek(cid).status == "cancelled"
 
 
@@ -99,16 +99,17 @@ async def test_background_answer_is_cancelled_cleanly_when_the_server_stops() ->
     {"prompt": "hi", "max_tokens": 10**12},
     {"prompt": "hi", "background": "yes please"},
     {"prompt": "hi", "model": "GigaChat-2; rm -rf /"},
+    {"prompt": "hi", "background": "yes"},
     {"prompt": "hi", "unexpected": True},
 ])
 async def test_oversized_and_malformed_arguments_are_rejected_before_any_request(arguments: dict) -> None:
     with Emulator() as emulator:
         async with Client(server_for(emulator)) as client:
             result = await client.call_tool("chat", arguments)
-            assert result.is_error is not bool(arguments.get("unexpected"))  # an unknown extra field is ignored
+            assert result.is_error  # an unknown argument too: a misspelt name must not be silently dropped
             alive = await client.call_tool("chat", {"prompt": "still here"})
         assert not alive.is_error
-        assert len(emulator.requests_to("chat")) == (2 if arguments.get("unexpected") else 1)
+        assert len(emulator.requests_to("chat")) == 1
 
 
 @pytest.fixture(scope="module")
