@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=int, help="upper bound on answer length")
     ask.add_argument("--json", action="store_true", help="print one JSON object (text, model, usage) for scripts")
     ask.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+    from ._commands._ask_richer import add_arguments as richer_ask_arguments
+
+    richer_ask_arguments(ask)
 
     from .emulator._cli import build_parser as emulator_parser
 

@@ -7,7 +7,8 @@ import contextlib
 import json
 import sys
 
-from .. import GigaChat, GigaChatError
+from .. import GigaChat, GigaChatError, StructuredOutputError
+from ._ask_richer import Thinking, extras_json, options_from, print_after
 from ._common import fail, settings_for
 
 
@@ -22,15 +23,21 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
         return 2
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
-               "max_tokens": args.max_tokens}
+               "max_tokens": args.max_tokens, **options_from(args)}
+    quiet = args.json or bool(args.schema)  # the text is not streamed: the JSON is printed at the end
+    thinking = Thinking(quiet=args.json)
     received: list[str] = []
     try:
         with settings_for(args.emulator) as settings, GigaChat(settings) as giga, \
                 contextlib.closing(giga.stream(prompt, **options)) as chunks:
             final = None
             for chunk in chunks:
+                if chunk.reasoning:
+                    thinking.add(chunk.reasoning)
+                elif chunk.text:
+                    thinking.end()
                 received.append(chunk.text)
-                if not args.json:
+                if not quiet:
                     sys.stdout.write(chunk.text)
                     sys.stdout.flush()
                 if chunk.finish_reason is not None:
@@ -41,9 +48,13 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp: interrupted", file=sys.stderr)
         return 130
     except GigaChatError as exc:
-        if received and not args.json:
+        thinking.end()
+        if any(received) and not quiet:
             sys.stdout.write("\n")
+        if isinstance(exc, StructuredOutputError):
+            return fail(f"{exc}\nThe answer was:\n{exc.raw_text}")
         return fail(str(exc))
+    thinking.end()
     text = "".join(received)
     if args.json:
         usage = final.usage if final is not None else None
@@ -51,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
                           "finish_reason": final.finish_reason if final else None,
                           "usage": usage and {"prompt_tokens": usage.prompt_tokens,
                                               "completion_tokens": usage.completion_tokens,
-                                              "total_tokens": usage.total_tokens}}, ensure_ascii=False))
+                                              "total_tokens": usage.total_tokens},
+                          **extras_json(final, thinking)}, ensure_ascii=False))
     else:
-        sys.stdout.write("\n")
+        if not quiet:
+            sys.stdout.write("\n")
+        print_after(final, bool(args.schema))
     return 0
