@@ -300,7 +300,8 @@ _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 def ai_check(text: str) -> dict[str, Any]:
     """/ai/check's answer: sentences that mention GigaChat are 'ai' (1-based character intervals), the rest human."""
-    intervals = [[m.start() + 1, m.end()] for m in _SENTENCE.finditer(text) if "gigachat" in m.group().lower()]
+    intervals = [[m.start() + len(m.group()) - len(m.group().lstrip()) + 1, m.end()]
+                 for m in _SENTENCE.finditer(text) if "gigachat" in m.group().lower()]
     covered = sum(end - start + 1 for start, end in intervals)
     category = "human" if not intervals else "ai" if covered >= len(text.strip()) else "mixed"
     return {"category": category, "characters": len(text), "tokens": count_tokens(text), "ai_intervals": intervals}
