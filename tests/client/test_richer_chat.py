@@ -283,3 +283,19 @@ def test_check_ai_is_for_corporate_keys(emulator: Emulator) -> None:
         async with async_client(emulator, credentials=corp, scope="CORP") as agiga:
             return await agiga.check_ai("GigaChat says hello.")
     assert asyncio.run(main()).category == "ai"
+
+
+def test_async_chat_and_stream_carry_sources_calls_and_parsed(emulator: Emulator) -> None:
+    spec = {"name": "ping", "parameters": {"type": "object", "properties": {}}}
+
+    async def main():
+        async with async_client(emulator, api_version="v2") as giga:
+            searched = await giga.chat("Today?", tools=["web_search"])
+            called = await giga.chat("Please ping", tools=[spec], tool_choice="ping")
+            chunks = [c async for c in giga.stream("A person", response_format=Person)]
+            return searched, called, chunks
+    searched, called, chunks = asyncio.run(main())
+    assert len(searched.sources) == 2
+    assert called.function_call == FunctionCall("ping", {})
+    assert emulator.requests_to("chat")[1].body["tool_config"] == {"mode": "forced", "function_name": "ping"}
+    assert chunks[-1].parsed == Person(name="emulator", age=0)
