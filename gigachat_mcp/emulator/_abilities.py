@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,8 +230,6 @@ def _sources(prompt: str) -> dict[str, dict[str, str]]:
 
 
 def _new_state(state_ids: set[str]) -> str:
-    import uuid
-
     state = str(uuid.uuid4())
     state_ids.add(state)
     return state
