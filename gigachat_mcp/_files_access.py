@@ -58,10 +58,12 @@ def resolve(requested: str, roots: list[Path]) -> Path:
             if hidden is not None:
                 reason = f"{hidden!r} is hidden (hidden files and directories are read only when listed as a root)"
                 continue
-            if not real.is_file():
-                raise FileAccessDenied(f"Cannot read {requested!r}: there is no such file under {root}.")
-            return real
-        if real != candidate.absolute():
-            reason = "it is a link to a place outside the allowed directories"
+            if real.is_file():
+                return real
+            reason = "there is no such file in the allowed directories"
+            break
+        else:
+            if real != candidate.absolute():
+                reason = "it is a link to a place outside the allowed directories"
     shown = ", ".join(str(r) for r in roots)
     raise FileAccessDenied(f"Cannot read {requested!r}: {reason} ({shown}). {HOW_TO_ALLOW}")

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-t", "--temperature", type=float, help="sampling temperature, e.g. 0.3")
     ask.add_argument("--max-tokens", type=int, help="upper bound on answer length")
     ask.add_argument("--json", action="store_true", help="print one JSON object (text, model, usage) for scripts")
+    ask.add_argument("-a", "--attach", action="append", metavar="FILE", default=[],
+                     help="attach a file (image, document or audio); repeatable")
+    ask.add_argument("--save-dir", default=".", metavar="DIR",
+                     help="where to save images GigaChat draws (default: the current directory)")
+    ask.add_argument("--no-images", action="store_true", help="do not let GigaChat draw")
     ask.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
     from ._commands._ask_richer import add_arguments as richer_ask_arguments
 

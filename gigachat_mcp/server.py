@@ -274,6 +274,47 @@ def build_server(
             raise ToolError(await _explain(exc, live, runner, uri)) from None
         return _with_sources(await _with_images(_answer_result(conversation, uri, status="done"), runner))
 
+    @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    async def list_models(ctx: Context) -> ModelList:
+        """List the GigaChat models this key can use (chat models answer `chat`; embedders make vectors)."""
+        live: _Live = ctx.request_context.lifespan_context
+        runner = live.require()
+        try:
+            models = await runner.client.models()
+        except GigaChatError as exc:
+            raise ToolError(str(exc)) from None
+        live.models = [m.id for m in models if m.type == "chat"]
+        return ModelList(models=[ModelInfo(id=m.id, type=m.type) for m in models], default=runner.client.settings.model)
+
+    @server.tool(title="Read a GigaChat conversation", annotations=ToolAnnotations(read_only_hint=True))
+    async def get_conversation(
+        conversation_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="From a chat result.")],
+        wait_seconds: Annotated[float, Field(ge=0, le=50, description=(
+            "Wait up to this long for an answer in flight to finish (0: return at once)."))] = 0,
+    ) -> str:
+        """The conversation's transcript and status (streaming, done, error, cancelled) as JSON; the way to read a
+        background answer in hosts that cannot read resources."""
+        conversation = _known(store, conversation_id)
+        with anyio.move_on_after(wait_seconds):
+            while conversation.busy:
+                await anyio.sleep(0.05)
+        return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation.id)),
+                          ensure_ascii=False, indent=1)
+
+    @server.tool(title="Count GigaChat tokens", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    async def count_tokens(
+        texts: Annotated[list[Annotated[str, Field(max_length=200_000)]], Field(min_length=1, max_length=100)],
+        ctx: Context,
+        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
+    ) -> TokenCountOut:
+        """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
+        runner = ctx.request_context.lifespan_context.require()
+        try:
+            counts = await runner.client.count_tokens(texts, model=model)
+        except GigaChatError as exc:
+            raise ToolError(str(exc)) from None
+        return TokenCountOut(tokens=[c.tokens for c in counts], characters=[c.characters for c in counts])
+
     @server.tool(
         title="Draw with GigaChat",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
@@ -333,47 +374,6 @@ def build_server(
             raise ToolError(str(exc)) from None
         except GigaChatError as exc:
             raise ToolError(str(exc)) from None
-
-    @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
-    async def list_models(ctx: Context) -> ModelList:
-        """List the GigaChat models this key can use (chat models answer `chat`; embedders make vectors)."""
-        live: _Live = ctx.request_context.lifespan_context
-        runner = live.require()
-        try:
-            models = await runner.client.models()
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
-        live.models = [m.id for m in models if m.type == "chat"]
-        return ModelList(models=[ModelInfo(id=m.id, type=m.type) for m in models], default=runner.client.settings.model)
-
-    @server.tool(title="Read a GigaChat conversation", annotations=ToolAnnotations(read_only_hint=True))
-    async def get_conversation(
-        conversation_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="From a chat result.")],
-        wait_seconds: Annotated[float, Field(ge=0, le=50, description=(
-            "Wait up to this long for an answer in flight to finish (0: return at once)."))] = 0,
-    ) -> str:
-        """The conversation's transcript and status (streaming, done, error, cancelled) as JSON; the way to read a
-        background answer in hosts that cannot read resources."""
-        conversation = _known(store, conversation_id)
-        with anyio.move_on_after(wait_seconds):
-            while conversation.busy:
-                await anyio.sleep(0.05)
-        return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation.id)),
-                          ensure_ascii=False, indent=1)
-
-    @server.tool(title="Count GigaChat tokens", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
-    async def count_tokens(
-        texts: Annotated[list[Annotated[str, Field(max_length=200_000)]], Field(min_length=1, max_length=100)],
-        ctx: Context,
-        model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
-    ) -> TokenCountOut:
-        """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
-        runner = ctx.request_context.lifespan_context.require()
-        try:
-            counts = await runner.client.count_tokens(texts, model=model)
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
-        return TokenCountOut(tokens=[c.tokens for c in counts], characters=[c.characters for c in counts])
 
     # --- resources -----------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["add_arguments", "extras_json", "options_from", "Thinking", "print_after"]
+__all__ = ["Thinking", "add_arguments", "extras_json", "options_from", "print_after", "richer_tools"]
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -29,8 +29,6 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.think:
         options["reasoning_effort"] = args.think
-    if args.web:
-        options["tools"] = ["web_search"]
     if args.schema:
         try:
             with open(args.schema, encoding="utf-8") as handle:
@@ -39,6 +37,11 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
             print(f"gigachat-mcp ask: cannot read the schema {args.schema!r} as JSON ({exc})", file=sys.stderr)
             raise SystemExit(2) from None
     return options
+
+
+def richer_tools(args: argparse.Namespace) -> list[str]:
+    """Built-in tools these flags allow (the drawing tool is the caller's)."""
+    return ["web_search"] if args.web else []
 
 
 class Thinking:

@@ -7,9 +7,10 @@ import contextlib
 import json
 import sys
 
-from .. import GigaChat, GigaChatError, StructuredOutputError
-from ._ask_richer import Thinking, extras_json, options_from, print_after
+from .. import GigaChat, GigaChatError, Settings, StructuredOutputError
+from ._ask_richer import Thinking, extras_json, options_from, print_after, richer_tools
 from ._common import fail, settings_for
+from ._saved_files import save_files
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,13 +24,14 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
         return 2
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
-               "max_tokens": args.max_tokens, **options_from(args)}
+               "max_tokens": args.max_tokens, "attachments": args.attach or None, **options_from(args)}
     quiet = args.json or bool(args.schema)  # the text is not streamed: the JSON is printed at the end
     thinking = Thinking(quiet=args.json)
     received: list[str] = []
+    saved: list[dict[str, str]] = []
     try:
         with settings_for(args.emulator) as settings, GigaChat(settings) as giga, \
-                contextlib.closing(giga.stream(prompt, **options)) as chunks:
+                contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
             final = None
             for chunk in chunks:
                 if chunk.reasoning:
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
                     sys.stdout.flush()
                 if chunk.finish_reason is not None:
                     final = chunk
+            saved = save_files(giga, final.files if final is not None else (), args.save_dir)
+    except OSError as exc:
+        return fail(f"could not save the drawn image: {exc}")
     except KeyboardInterrupt:
         if not args.json:
             sys.stdout.write("\n")
@@ -63,9 +68,18 @@ def run(args: argparse.Namespace) -> int:
                           "usage": usage and {"prompt_tokens": usage.prompt_tokens,
                                               "completion_tokens": usage.completion_tokens,
                                               "total_tokens": usage.total_tokens},
-                          **extras_json(final, thinking)}, ensure_ascii=False))
+                          "files": saved, **extras_json(final, thinking)}, ensure_ascii=False))
     else:
         if not quiet:
             sys.stdout.write("\n")
         print_after(final, bool(args.schema))
+        for item in saved:
+            print(f"Saved image: {item['path']}")
     return 0
+
+
+def _tools(args: argparse.Namespace, settings: Settings) -> list[str] | None:
+    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false;
+    --web adds web search."""
+    tools = ["image_generate"] if settings.image_generation and not args.no_images else []
+    return [*tools, *richer_tools(args)] or None

@@ -52,8 +52,7 @@ def classify(item: Any) -> Item:
                 "Cannot attach these bytes: their type is not one GigaChat reads (rule: supported types are "
                 f"{ft.SUPPORTED}). Pass (filename, bytes) to name the type, or a path.")
         return _local(f"attachment.{extension}", len(data), data=data)
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) \
-            and isinstance(item[1], (bytes, bytearray)):
+    if _is_named_bytes(item):
         return _local(os.path.basename(item[0]) or "attachment", len(item[1]), data=bytes(item[1]))
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
@@ -140,8 +139,8 @@ def source_name(file: Any) -> str | None:
 def gather(messages: list[dict[str, Any]], attachments: Iterable[Any] | None) -> list[list[Item]]:
     """Classify every message's attachments (the `attachments=` argument goes on the last user message)."""
     if attachments is not None:
-        if isinstance(attachments, (str, bytes, os.PathLike, FileInfo, tuple)) or not isinstance(attachments,
-                                                                                                   Iterable):
+        if isinstance(attachments, (str, bytes, os.PathLike, FileInfo)) or _is_named_bytes(attachments) \
+                or not isinstance(attachments, Iterable):
             raise InvalidRequestError("attachments must be a list, e.g. attachments=['photo.jpg'].")
         last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
         extra = list(attachments)
@@ -156,6 +155,11 @@ def gather(messages: list[dict[str, Any]], attachments: Iterable[Any] | None) ->
             raise InvalidRequestError("A message's 'attachments' must be a list.")
         groups.append([classify(item) for item in raw])
     return groups
+
+
+def _is_named_bytes(item: Any) -> bool:
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) \
+        and isinstance(item[1], (bytes, bytearray))
 
 
 def ids_into(messages: list[dict[str, Any]], resolved: Sequence[Sequence[FileInfo]]) -> bool:

@@ -60,6 +60,7 @@ class _BaseClient:
         self._lock = threading.Lock()
         self._uploaded: dict[str, FileInfo] = {}  # content key -> the upload of that content, once per client
         self._known: dict[str, FileInfo] = {}  # file id -> what the service said about it
+        self._upload_locks: dict[str, Any] = {}  # content key -> the lock its one upload is made under
 
     def __repr__(self) -> str:
         s = self.settings
@@ -69,8 +70,7 @@ class _BaseClient:
               tool_choice: str | None, response_format: Any = None) -> _Turn:
         """Everything about a chat request that needs no network, checked before anything is sent."""
         messages = _wire.normalise_messages(prompt, system)
-        toolset = _wire.normalise_tools(tools, tool_choice)
-        _wire.check_contract(toolset, self.settings.api_version)
+        toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
         fmt = _structured.normalise(response_format)
         return _Turn(messages, _attachments.gather(messages, attachments), toolset, fmt)
 
@@ -82,7 +82,7 @@ class _BaseClient:
                                       "upload_file() and put their ids in a message's 'attachments'.")
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
             raise InvalidRequestError(f"max_rounds must be 1 or more, not {max_rounds!r}.")
-        toolset = _wire.normalise_tools(tools)
+        toolset = _wire.normalise_tools(tools, None, self.settings.api_version)
         if not toolset.callables:
             raise InvalidRequestError("run_tools needs Python functions in tools= to run (specs alone go to chat()).")
         return _wire.normalise_messages(prompt, system), toolset
@@ -281,14 +281,17 @@ class GigaChat(_BaseClient):
 
     def _upload_once(self, local: Local) -> FileInfo:
         key = _attachments.content_key(local)
-        info = self._uploaded.get(key)
-        if info is None:
-            if local.path is not None:
-                info = self.upload_file(local.path)
-            else:
-                info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
-                                                                 "general")))
-            self._uploaded[key] = info
+        with self._lock:
+            guard = self._upload_locks.setdefault(key, threading.Lock())
+        with guard:  # threads attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = self.upload_file(local.path)
+                else:
+                    info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
+                                                                     "general")))
+                self._uploaded[key] = info
         return info
 
     def models(self) -> list[Model]:
@@ -502,14 +505,16 @@ class AsyncGigaChat(_BaseClient):
 
     async def _upload_once(self, local: Local) -> FileInfo:
         key = await asyncio.to_thread(_attachments.content_key, local)  # hashing a big file must not stall the loop
-        info = self._uploaded.get(key)
-        if info is None:
-            if local.path is not None:
-                info = await self.upload_file(local.path)
-            else:
-                info = self._remember(await self._request(_upload_call(self.settings.base_url, local, local.data,
-                                                                       "general")))
-            self._uploaded[key] = info
+        guard = self._upload_locks.setdefault(key, asyncio.Lock())
+        async with guard:  # tasks attaching the same content wait for one upload instead of making their own
+            info = self._uploaded.get(key)
+            if info is None:
+                if local.path is not None:
+                    info = await self.upload_file(local.path)
+                else:
+                    info = self._remember(await self._request(_upload_call(self.settings.base_url, local,
+                                                                           local.data, "general")))
+                self._uploaded[key] = info
         return info
 
     async def models(self) -> list[Model]:

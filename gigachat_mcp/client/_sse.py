@@ -120,9 +120,10 @@ class StreamDecoder:
         if event == "response.message.delta":
             obj = self._json(data)
             messages = obj.get("messages")
-            self._note_v2(messages)
+            if '"files"' in data or "state_id" in data or '"sources"' in data:  # rare: text deltas stay cheap
+                self._note_v2(messages)
             text = self._marks.feed(text_v2(messages))
-            reasoning = reasoning_v2(messages)
+            reasoning = reasoning_v2(messages) if "reasoning" in data else ""
             return ChatChunk(text, None, None, obj.get("model"), reasoning=reasoning) if text or reasoning else None
         if event == "response.message.done":
             obj = self._json(data)

@@ -22,7 +22,7 @@ from ._tokens import Token
 from ._types import AICheck, ChatResult, FileInfo, FunctionCall, GeneratedFile, Model, Source, TokenCount, Usage
 
 __all__ = ["NO_TOOLS", "Call", "ChatOptions", "MarkupFilter", "SourceMarks", "Tools", "api_error", "chat_call",
-           "check_contract", "normalise_tools", "oauth_error", "parse_oauth"]
+           "normalise_tools", "oauth_error", "parse_oauth"]
 
 ROLES = frozenset({"system", "user", "assistant", "function", "tool", "search_result", "function_in_progress"})
 EFFORTS = ("low", "medium", "high")
@@ -168,8 +168,9 @@ class Tools:
 NO_TOOLS = Tools()
 
 
-def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None) -> Tools:
-    """Check `tools=[...]` and `tool_choice=` once, before anything is sent; unknown names name the known ones.
+def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_version: str = "v1") -> Tools:
+    """Check `tools=[...]` and `tool_choice=` once, before anything is sent: unknown names name the known ones,
+    and a tool the configured contract lacks names the setting that switches contracts.
 
     An item is a built-in tool's name, a function spec {name, description, parameters}, or a Python callable."""
     if tools is None:
@@ -186,6 +187,10 @@ def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None) -> T
             spec = _functions.spec_from_callable(tool)
             callables[spec["name"]] = tool
         elif isinstance(tool, str) and tool in BUILTIN_TOOLS:
+            if BUILTIN_TOOLS[tool].get(api_version) is None:
+                other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
+                raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
+                                  f"{other} (or api_version={other!r}).")
             if tool not in names:
                 names.append(tool)
             continue
@@ -201,14 +206,6 @@ def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None) -> T
                                   f"tools ({', '.join(names + list(functions)) or 'none given'}).")
     return Tools(tuple(names), None if choice == "auto" else choice, functions=tuple(functions.values()),
                  callables=callables)
-
-
-def check_contract(tools: Tools, api_version: str) -> None:
-    """A tool the contract lacks is a ConfigError before anything is sent, naming the setting that fixes it."""
-    missing = [name for name in tools.builtins if BUILTIN_TOOLS[name].get(api_version) is None]
-    if missing:
-        raise ConfigError(f"tools={missing!r} need GigaChat's v2 contract, and this client uses {api_version}. Set "
-                          "GIGACHAT_API_VERSION=v2 (or GigaChat(api_version='v2')) to use them.")
 
 
 def _apply_tools_v1(body: dict[str, Any], tools: Tools) -> None:

@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gigachat_mcp import APIError, GigaChat, GigaChatConnectionError, InvalidRequestError
-from gigachat_mcp.client._wire import MarkupFilter
+from gigachat_mcp import (
+    APIError,
+    ConfigError,
+    GigaChat,
+    GigaChatConnectionError,
+    InvalidRequestError,
+    RateLimitError,
+)
+from gigachat_mcp.client._retry import RetryPlan
+from gigachat_mcp.client._wire import MarkupFilter, normalise_tools
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import async_client, sync_client
 
@@ -69,8 +77,10 @@ def test_each_kind_of_attachment_arrives(emulator: Emulator, doc: Path, api_vers
         answer = giga.chat("and these", attachments=[("chart.png", PNG), stored])
         assert "Attachment: chart.png (image/png, 40 bytes)." in answer.text
         assert "Attachment: attachment.mp3 (audio/mpeg, 13 bytes)." in answer.text
-        by_id = giga.chat("by id", attachments=[stored.id])
+        by_id = giga.chat("by id", attachments=(stored.id,))  # any iterable will do
         assert "Attachment: attachment.mp3" in by_id.text
+        with pytest.raises(InvalidRequestError, match="must be a list"):
+            giga.chat("one pair", attachments=("a.png", PNG))
         streamed = "".join(c.text for c in giga.stream("bytes too", attachments=[PNG + b"!"]))
         assert "Attachment: attachment.png (image/png, 41 bytes)." in streamed
 
@@ -100,9 +110,18 @@ def test_a_repeated_attachment_is_uploaded_once(giga: GigaChat, emulator: Emulat
 def test_async_repeated_attachment_is_uploaded_once(emulator: Emulator, doc: Path) -> None:
     async def main() -> None:
         async with async_client(emulator) as giga:
-            for _ in range(3):
-                await giga.chat("again", attachments=[doc])
+            await asyncio.gather(*(giga.chat(f"at once {i}", attachments=[doc]) for i in range(5)))
+            await giga.chat("later", attachments=[doc])
     asyncio.run(main())
+    assert _uploads(emulator) == 1
+
+
+def test_threads_attaching_the_same_content_upload_it_once(giga: GigaChat, emulator: Emulator, doc: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: giga.chat(f"thread {i}", attachments=[doc]), range(6)))
+    assert all("Attachment: report.txt" in a.text for a in answers)
     assert _uploads(emulator) == 1
 
 
@@ -168,6 +187,15 @@ def test_tools_are_checked(giga: GigaChat) -> None:
         giga.chat("x", tools=["paint"])
     with pytest.raises(InvalidRequestError, match="tool_choice"):
         giga.chat("x", tools=[], tool_choice="image_generate")
+    from gigachat_mcp.client import _wire
+
+    _wire.BUILTIN_TOOLS["v2_only"] = {"v1": None, "v2": "v2_only"}  # how a later tool that one contract lacks looks
+    try:
+        with pytest.raises(ConfigError, match="GIGACHAT_API_VERSION=v2"):
+            normalise_tools(["v2_only"], None, "v1")
+        assert normalise_tools(["v2_only"], None, "v2").builtins == ("v2_only",)
+    finally:
+        del _wire.BUILTIN_TOOLS["v2_only"]
 
 
 def test_another_keys_file_id_is_a_clear_error(emulator: Emulator, doc: Path) -> None:
@@ -192,6 +220,28 @@ def test_which_upload_failures_are_retried(giga: GigaChat, emulator: Emulator, d
     emulator.add_fault("upload", status=429, headers={"Retry-After": "0"})
     info = giga.upload_file(doc)  # refused, so nothing was stored: retried
     assert _uploads(emulator) == 4 and [f.id for f in giga.list_files()] == [info.id]
+
+
+def test_async_uploads_follow_the_same_retry_rule(emulator: Emulator, doc: Path) -> None:
+    async def main() -> None:
+        async with async_client(emulator) as giga:
+            emulator.add_fault("upload", status=502)
+            with pytest.raises(APIError):
+                await giga.upload_file(doc)
+            emulator.add_fault("upload", status=429, headers={"Retry-After": "0"})
+            await giga.upload_file(doc)
+    asyncio.run(main())
+    assert _uploads(emulator) == 3
+
+
+def test_upload_retry_decisions() -> None:
+    plan = RetryPlan(2, 0.01, no_duplicates=True)
+    assert plan.delay_for(GigaChatConnectionError("refused"), sent=False) >= 0  # never reached the server
+    assert plan.delay_for(RateLimitError("busy", retry_after=0)) == 0  # refused, nothing stored
+    with pytest.raises(GigaChatConnectionError):
+        RetryPlan(2, 0.01, no_duplicates=True).delay_for(GigaChatConnectionError("reset"), sent=True)
+    chat = RetryPlan(2, 0.01)
+    assert chat.delay_for(GigaChatConnectionError("reset"), sent=True) >= 0  # chat calls keep their retries
 
 
 def test_markup_split_anywhere_is_stripped() -> None:

@@ -120,6 +120,8 @@ async def test_attachments_follow_the_roots_rule(emulator: Emulator, tree: dict[
         assert not ok.is_error
         assert 'Text of notes.txt: "meeting at noon"' in ok.structured_content["text"]
         assert "Attachment: chart.png (image/png, 24 bytes)." in ok.structured_content["text"]
+        same = await client.call_tool("chat", {"prompt": "again", "attachments": [str(allowed / "docs/notes.txt")]})
+        assert 'Text of notes.txt: "meeting at noon"' in same.structured_content["text"]
         refused = {
             "outside": str(outside / "private.txt"),
             "dotdot": str(allowed / "docs" / ".." / ".." / "outside" / "private.txt"),
@@ -187,3 +189,13 @@ async def test_stdio_server_returns_the_drawn_image(emulator: Emulator, tmp_path
     image = result.content[-1]
     assert isinstance(image, types.ImageContent) and _jpeg(image).size == (64, 64)
     assert base64.b64decode(blob.blob) == base64.b64decode(image.data)
+
+
+async def test_a_file_id_from_an_earlier_result_can_be_attached(emulator: Emulator) -> None:
+    async with Client(server_for(emulator)) as client:
+        drawn = await client.call_tool("generate_image", {"prompt": "a cat"})
+        file_id = drawn.structured_content["files"][0]["id"]
+        asked = await client.call_tool("chat", {"prompt": "what is in it?", "attachments": [file_id]})
+    assert not asked.is_error
+    assert "(image/jpeg, 835 bytes)." in asked.structured_content["text"]
+    assert emulator.requests_to("chat")[-1].body["messages"][-1]["attachments"] == [file_id]
