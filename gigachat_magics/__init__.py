@@ -23,6 +23,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     for kind, name in (("cell", "gigachat"), ("line", "gigachat")):
         manager.magics[kind].pop(name, None)
     if instance is not None:
+        errors = getattr(instance, "errors", None)
+        if errors is not None:
+            errors.close()
         client = getattr(instance, "_client", None)
         if client is not None:
             client.close()

@@ -9,6 +9,7 @@ and text/plain, so saved notebooks, nbconvert and plain frontends all show the t
 from __future__ import annotations
 
 import base64
+import html
 import sys
 import time
 from typing import Any
@@ -18,17 +19,37 @@ __all__ = ["Answer", "LiveDisplay", "TerminalDisplay", "make_display"]
 MAX_CHARS_PER_SECOND = 20_000
 
 
-class Answer:
-    """A mime bundle of the answer text."""
+_NOTHING = object()
+DIM, RESET = "\x1b[2m", "\x1b[0m"
 
-    def __init__(self, text: str, fmt: str = "markdown") -> None:
+
+class Answer:
+    """A mime bundle of the answer text; the thinking, if any, is a collapsed <details> above it (HTML frontends)
+    and the parsed JSON of a -f json answer is application/json."""
+
+    def __init__(self, text: str, fmt: str = "markdown", reasoning: str = "", parsed: Any = _NOTHING) -> None:
         self.text = text
         self.fmt = fmt
+        self.reasoning = reasoning
+        self.parsed = parsed
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        details = ""
+        if self.reasoning:
+            summary = "Thinking" if self.text and self.text != "…" else "Thinking…"
+            details = (f"<details><summary>{summary}</summary>\n\n{html.escape(self.reasoning)}\n\n"
+                       "</details>\n\n")
         if self.fmt == "text":
-            return {"text/plain": self.text}
-        return {"text/markdown": self.text, "text/plain": self.text}
+            bundle: dict[str, Any] = {"text/plain": self.text}
+            if details:
+                bundle["text/html"] = details + f"<pre>{html.escape(self.text)}</pre>"
+            return bundle
+        shown = f"```json\n{self.text}\n```" if self.fmt == "json" and self.text != "…" else self.text
+        bundle = {"text/markdown": details + shown, "text/plain": self.text}
+        if self.parsed is not _NOTHING:
+            dump = getattr(self.parsed, "model_dump", None)
+            bundle["application/json"] = dump(mode="json") if callable(dump) else self.parsed
+        return bundle
 
 
 class LiveDisplay:
@@ -40,6 +61,7 @@ class LiveDisplay:
         self.fmt = fmt
         self.interval = interval
         self.parts: list[str] = []
+        self.reasoning: list[str] = []
         self._handle = display(Answer("…", fmt), display_id=True)
         self._last = time.monotonic()
         self._dirty = False
@@ -52,6 +74,28 @@ class LiveDisplay:
         now = time.monotonic()
         if now - self._last >= max(self.interval, self._length / MAX_CHARS_PER_SECOND):
             self._flush(now)
+
+    def think(self, delta: str) -> None:
+        """A piece of the thinking: shown collapsed above the answer, updated like the answer."""
+        self.reasoning.append(delta)
+        self._length += len(delta)
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._last >= max(self.interval, self._length / MAX_CHARS_PER_SECOND):
+            self._flush(now)
+
+    def structured(self, parsed: Any) -> None:
+        """The final answer again, with its parsed JSON as application/json."""
+        self._handle.update(Answer("".join(self.parts), self.fmt, "".join(self.reasoning), parsed))
+
+    def sources(self, sources: Any) -> None:
+        """The web pages the answer drew on, as numbered links under it."""
+        from IPython.display import display
+
+        lines = [f"{n}. [{_md(s.title)}]({s.url})" for n, s in enumerate(sources, 1)]
+        plain = [f"[{n}] {s.title} — {s.url}" for n, s in enumerate(sources, 1)]
+        display({"text/markdown": "**Sources**\n\n" + "\n".join(lines), "text/plain": "Sources:\n" + "\n".join(plain)},
+                raw=True)
 
     def finish(self, marker: str = "") -> None:
         """Always the last update: the whole text, plus a marker such as *[interrupted]* if given."""
@@ -74,7 +118,7 @@ class LiveDisplay:
     def _flush(self, now: float) -> None:
         text = "".join(self.parts)
         self.parts = [text]  # joined once, so the next flush joins only what arrived since
-        self._handle.update(Answer(text, self.fmt))
+        self._handle.update(Answer(text, self.fmt, "".join(self.reasoning)))
         self._last = now
         self._dirty = False
 
@@ -84,21 +128,51 @@ class TerminalDisplay:
 
     def __init__(self) -> None:
         self.parts: list[str] = []
+        self.reasoning: list[str] = []
+        self._dim = False
+
+    def think(self, delta: str) -> None:
+        """The thinking, dim, before the answer."""
+        if not self.reasoning:
+            sys.stdout.write(DIM + "Thinking: ")
+            self._dim = True
+        self.reasoning.append(delta)
+        sys.stdout.write(delta)
+        sys.stdout.flush()
 
     def add(self, delta: str) -> None:
+        self._undim("\n\n")
         self.parts.append(delta)
         sys.stdout.write(delta)
         sys.stdout.flush()
 
     def finish(self, marker: str = "") -> None:
+        self._undim("")
         sys.stdout.write(f"\n[{marker}]\n" if marker else "\n")
         sys.stdout.flush()
+
+    def structured(self, parsed: Any) -> None:
+        """The JSON text was printed as it came; nothing more to show."""
+
+    def sources(self, sources: Any) -> None:
+        print("Sources:", flush=True)
+        for number, source in enumerate(sources, 1):
+            print(f"  [{number}] {source.title} — {source.url}", flush=True)
+
+    def _undim(self, gap: str) -> None:
+        if self._dim:
+            sys.stdout.write(RESET + gap)
+            self._dim = False
 
     def note(self, text: str) -> None:
         print(f"[{text}]", flush=True)
 
     def image(self, data: bytes, mime_type: str, label: str) -> None:
         print(f"[{label}: {mime_type}, {len(data)} bytes; use -o VAR and VAR.images to get it]", flush=True)
+
+
+def _md(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def make_display(shell: Any, fmt: str, interval: float) -> LiveDisplay | TerminalDisplay:

@@ -21,7 +21,9 @@ from traitlets import Bool, CFloat, Enum, Int, Unicode
 
 from ._attach import AnswerText, attachments_from
 from ._display import make_display
+from ._explain import ErrorWatch, explain_prompt
 from ._history import Exchange, History
+from ._richer import richer_options
 
 __all__ = ["GigaChatMagics"]
 
@@ -31,7 +33,7 @@ NOTEBOOK_KEY_HINT = (
 )
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SUBCOMMANDS = ("models", "history", "reset", "usage", "config")
+SUBCOMMANDS = ("models", "history", "reset", "usage", "config", "explain")
 
 
 @magics_class
@@ -57,6 +59,7 @@ class GigaChatMagics(Magics):
         self._environment: dict[str, str] = {}
         self._last: Any = None  # the last answer's final chunk (files, state id)
         self._images: list[bytes] = []  # the bytes of what it drew
+        self.errors = ErrorWatch(shell)  # the last failing cell, for %gigachat explain
 
     # --- %%gigachat --------------------------------------------------------------------------------------------
 
@@ -67,8 +70,15 @@ class GigaChatMagics(Magics):
     @argument("--max-tokens", type=int, help="upper bound on answer length")
     @argument("--new", action="store_true", help="start a new conversation")
     @argument("-o", "--output", metavar="VAR", help="also store the answer text in this variable")
-    @argument("-f", "--format", choices=("markdown", "text", "code"),
-              help="markdown (default), text, or code (the answer's code goes into a new cell below)")
+    @argument("-f", "--format", choices=("markdown", "text", "code", "json"),
+              help="markdown (default), text, code (the answer's code goes into a new cell below), or json (the "
+                   "answer is JSON; -o VAR stores the parsed object)")
+    @argument("--think", nargs="?", const="medium", choices=("low", "medium", "high"), metavar="LEVEL",
+              help="let GigaChat think first (low, medium (default), high); the thinking shows collapsed above")
+    @argument("--web", action="store_true", help="let GigaChat search the web (GIGACHAT_API_VERSION=v2); sources "
+                                                 "are listed under the answer")
+    @argument("--schema", metavar="SCHEMA", help="a variable holding a JSON Schema dict or a pydantic model class, "
+                                                 "or a JSON file: the answer must fit it (implies -f json)")
     @argument("-T", "--template", action="store_true", help="fill {name} in the prompt from your variables")
     @argument("-a", "--attach", action="append", metavar="ATTACHMENT",
               help="a file path, or a variable holding bytes, a PIL image or a matplotlib figure (sent as PNG) "
@@ -93,7 +103,7 @@ class GigaChatMagics(Magics):
         self.history.forget_cell(cell_id)
         attachments = attachments_from(args.attach or [], self.shell.user_ns)
         messages = self.history.messages(prompt, self.max_history)
-        fmt = args.format or self.output_format
+        fmt = "json" if args.schema else args.format or self.output_format
         options = {
             "model": args.model or self.model,
             "temperature": args.temperature if args.temperature is not None else self.temperature,
@@ -101,11 +111,14 @@ class GigaChatMagics(Magics):
             "attachments": attachments or None,
             "tools": ["image_generate"] if self._draws() else None,
         }
+        options.update(richer_options(args, self.shell.user_ns, fmt, options["tools"]))
         text = self._stream(messages, options, fmt)
         final = self._last
         self.history.add(Exchange(prompt, text, cell_id, tuple(attachments), final.state_id if final else None),
                          self.max_history)
-        if args.output:
+        if args.output and fmt == "json":
+            self.shell.user_ns[args.output] = final.parsed if final is not None else None
+        elif args.output:
             self.shell.user_ns[args.output] = AnswerText(text, final.files if final else (), self._images)
         if fmt == "code":
             self.shell.set_next_input(_code_of(text), replace=False)
@@ -120,6 +133,8 @@ class GigaChatMagics(Magics):
         try:
             with contextlib.closing(giga.stream(messages, **options)) as chunks:
                 for chunk in chunks:
+                    if chunk.reasoning:
+                        view.think(chunk.reasoning)
                     if chunk.text:
                         view.add(chunk.text)
                     if chunk.finish_reason is not None:
@@ -128,7 +143,7 @@ class GigaChatMagics(Magics):
             view.finish("interrupted")
             raise
         except GigaChatError as exc:
-            if view.parts:
+            if view.parts or view.reasoning:
                 view.finish("stopped by an error")
             if isinstance(exc, (ConfigError, AuthenticationError)):
                 self._client = None  # the next cell re-reads the environment
@@ -136,6 +151,10 @@ class GigaChatMagics(Magics):
             raise UsageError(f"GigaChat: {exc}{hint}") from None
         text = "".join(view.parts)
         view.finish()
+        if final is not None and final.parsed is not None:
+            view.structured(final.parsed)
+        if final is not None and final.sources:
+            view.sources(final.sources)
         self._last, self._images = final, self._show_files(giga, final, view)
         if final is not None and final.usage is not None:
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
@@ -183,7 +202,7 @@ class GigaChatMagics(Magics):
 
     @line_magic("gigachat")
     def gigachat_line(self, line: str) -> None:
-        """%gigachat models | history | reset | usage | config"""
+        """%gigachat models | history | reset | usage | config | explain (the last error of this session)"""
         command = line.strip()
         if command not in SUBCOMMANDS:
             raise UsageError(f"%gigachat takes one of: {', '.join(SUBCOMMANDS)}. Ask with %%gigachat in a cell.")
@@ -208,6 +227,18 @@ class GigaChatMagics(Magics):
         for number, exchange in enumerate(self.history.exchanges, 1):
             print(f"[{number}] user: {_short(exchange.user)}")
             print(f"    assistant: {_short(exchange.assistant)}")
+
+    def _explain(self) -> None:
+        """Explain the last error of this session (its traceback and cell), streamed like any answer."""
+        error = self.errors.last
+        if error is None:
+            print("No error to explain yet: run the failing cell, then %gigachat explain.")
+            return
+        prompt = explain_prompt(error)
+        messages = self.history.messages(prompt, self.max_history)
+        options = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
+        text = self._stream(messages, options, self.output_format if self.output_format != "code" else "markdown")
+        self.history.add(Exchange(prompt, text), self.max_history)
 
     def _reset(self) -> None:
         self.history.reset(self.system)

@@ -23,10 +23,22 @@ from .client._errors import (
     InvalidRequestError,
     RateLimitError,
     StreamError,
+    StructuredOutputError,
     TLSError,
 )
 from .client._settings import Settings
-from .client._types import ChatChunk, ChatResult, FileInfo, GeneratedFile, Model, TokenCount, Usage
+from .client._types import (
+    AICheck,
+    ChatChunk,
+    ChatResult,
+    FileInfo,
+    FunctionCall,
+    GeneratedFile,
+    Model,
+    Source,
+    TokenCount,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from .client._client import AsyncGigaChat, GigaChat
@@ -43,6 +55,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "AICheck",
     "APIError",
     "AsyncGigaChat",
     "AuthenticationError",
@@ -50,6 +63,7 @@ __all__ = [
     "ChatResult",
     "ConfigError",
     "FileInfo",
+    "FunctionCall",
     "GeneratedFile",
     "GigaChat",
     "GigaChatConnectionError",
@@ -59,7 +73,9 @@ __all__ = [
     "Model",
     "RateLimitError",
     "Settings",
+    "Source",
     "StreamError",
+    "StructuredOutputError",
     "TLSError",
     "TokenCount",
     "Usage",

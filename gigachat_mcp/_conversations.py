@@ -19,7 +19,8 @@ from typing import Any
 
 __all__ = ["Conversation", "ConversationStore", "UnknownConversation"]
 
-_NOT_SENT = {"files", "cancelled"}  # kept in the transcript, never part of a request
+THINKING = "[thinking] "  # how progress marks the model's reasoning, so hosts can tell it from the answer
+_RECORD_ONLY = ("files", "reasoning", "sources", "json", "cancelled")  # kept in the transcript, never sent back
 
 
 class UnknownConversation(KeyError):
@@ -39,6 +40,8 @@ class Conversation:
     updated_at: float = field(default_factory=time.time)
     _parts: list[str] = field(default_factory=list)
     _length: int = 0
+    _thinking: list[str] = field(default_factory=list)
+    _thinking_length: int = 0
 
     @property
     def busy(self) -> bool:
@@ -61,10 +64,10 @@ class Conversation:
         while len(self.messages) > max_messages or self.messages[0]["role"] != "user":
             del self.messages[0]  # drop whole exchanges (one user turn and what answered it), oldest first
         self.model, self.status, self.error, self.finish_reason, self.usage = model, "queued", None, None, None
-        self._parts, self._length = [], 0
+        self._parts, self._length, self._thinking, self._thinking_length = [], 0, [], 0
         self.touch()
         head: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
-        return head + [{k: v for k, v in m.items() if k not in _NOT_SENT} for m in self.messages
+        return head + [{k: v for k, v in m.items() if k not in _RECORD_ONLY} for m in self.messages
                        if not m.get("cancelled")]
 
     def retract(self) -> None:
@@ -75,6 +78,26 @@ class Conversation:
     def append(self, text: str) -> None:
         self._parts.append(text)
         self._length += len(text)
+
+    def think(self, text: str) -> None:
+        """A piece of the model's reasoning: kept apart from the answer."""
+        self._thinking.append(text)
+        self._thinking_length += len(text)
+
+    @property
+    def progress_length(self) -> int:
+        """Characters received so far, thinking included: what progress notifications count."""
+        return self._length + self._thinking_length
+
+    def reasoning(self) -> str:
+        return "".join(self._thinking)
+
+    def progress_message(self, limit: int) -> str:
+        """The answer's tail, or while only thinking has arrived, the thinking's tail marked as such."""
+        if self._length or not self._thinking_length:
+            return self.tail(limit)
+        thinking = self.reasoning()
+        return THINKING + (thinking if len(thinking) <= limit else "…" + thinking[-limit:])
 
     def answer(self) -> str:
         if len(self._parts) > 1:
@@ -95,7 +118,7 @@ class Conversation:
 
     def finish(self, status: str, *, finish_reason: str | None = None, usage: dict[str, int] | None = None,
                error: str | None = None, files: list[dict[str, str]] | None = None,
-               state_id: str | None = None) -> None:
+               state_id: str | None = None, extras: dict[str, Any] | None = None) -> None:
         """End the turn; any text received stays in the transcript, even after an error or a cancel (a cancelled
         exchange is marked, and later turns do not send it). The files the answer made are recorded on its
         message (which turn made which file); the tool state id goes back with it on the next turn, as the API
@@ -107,6 +130,9 @@ class Conversation:
                 message["state_id"] = state_id
             if files:
                 message["files"] = files
+            if self._thinking_length:
+                message["reasoning"] = self.reasoning()
+            message.update({k: v for k, v in (extras or {}).items() if v not in (None, [], "")})
             self.messages.append(message)
         if status == "cancelled":
             for message in reversed(self.messages):
@@ -124,7 +150,10 @@ class Conversation:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         messages += [dict(m) for m in self.messages]
         if self.busy:
-            messages.append({"role": "assistant", "content": self.answer(), "in_flight": True})
+            in_flight: dict[str, Any] = {"role": "assistant", "content": self.answer(), "in_flight": True}
+            if self._thinking_length:
+                in_flight["reasoning"] = self.reasoning()
+            messages.append(in_flight)
         return {
             "conversation_id": self.id,
             "uri": uri,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import ChatChunk, GigaChatError, InvalidRequestError
+from . import ChatChunk, ConfigError, GigaChatError, InvalidRequestError
 from ._conversations import Conversation
 
 if TYPE_CHECKING:
@@ -55,9 +55,9 @@ class _Notifier:
 
     async def send(self) -> None:
         conversation = self.conversation
-        length = conversation.answer_length
+        length = conversation.progress_length
         if self.progress is not None and length > self._sent_length and (length or conversation.status == "queued"):
-            message = conversation.tail(self.tail) if length else QUEUED_MESSAGE
+            message = conversation.progress_message(self.tail) if length else QUEUED_MESSAGE
             self._sent_length = length
             try:
                 await self.progress(float(length), message)
@@ -114,8 +114,8 @@ class TurnRunner:
                 usage = final.usage if final is not None else None
                 conversation.finish("done", finish_reason=final.finish_reason if final else None,
                                     usage=_usage_dict(usage), files=_files(final),
-                                    state_id=final.state_id if final else None)
-            elif isinstance(failure, InvalidRequestError) and not conversation.answer_length:
+                                    state_id=final.state_id if final else None, extras=_extras(final))
+            elif isinstance(failure, (InvalidRequestError, ConfigError)) and not conversation.progress_length:
                 conversation.retract()  # refused before sending (e.g. an attachment rule): not part of the history
                 conversation.finish("error", error=str(failure))
             elif isinstance(failure, anyio.get_cancelled_exc_class()):
@@ -143,6 +143,9 @@ class TurnRunner:
             final = None
             async with contextlib.aclosing(self.client.stream(messages, **options)) as chunks:
                 async for chunk in chunks:
+                    if chunk.reasoning:
+                        conversation.think(chunk.reasoning)
+                        notifier.poke()
                     if chunk.text:
                         conversation.append(chunk.text)
                         notifier.poke()
@@ -158,6 +161,13 @@ def _files(final: ChatChunk | None) -> list[dict[str, str]]:
     if final is None:
         return []
     return [{"id": f.id, "mime_type": f.mime_type, "resource_uri": f"gigachat://files/{f.id}"} for f in final.files]
+
+
+def _extras(final: ChatChunk | None) -> dict[str, Any]:
+    """What else the answer carried, as the conversation records it: web sources and the parsed JSON."""
+    if final is None:
+        return {}
+    return {"sources": [{"title": s.title, "url": s.url} for s in final.sources], "json": final.parsed}
 
 
 def _usage_dict(usage: Any) -> dict[str, int] | None:

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to save images GigaChat draws (default: the current directory)")
     ask.add_argument("--no-images", action="store_true", help="do not let GigaChat draw")
     ask.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+    from ._commands._ask_richer import add_arguments as richer_ask_arguments
+
+    richer_ask_arguments(ask)
 
     from .emulator._cli import build_parser as emulator_parser
 

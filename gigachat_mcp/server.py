@@ -31,6 +31,7 @@ from mcp.types import (
     CallToolResult,
     EmptyResult,
     ImageContent,
+    ResourceLink,
     SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
@@ -38,7 +39,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, Field, ValidationError
 
-from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
+from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
 from ._app import LiveView
 from ._arguments import ArgumentProblem, check, combine, explain
 from ._conversations import Conversation, ConversationStore, UnknownConversation
@@ -69,6 +70,8 @@ streams as progress notifications; for long answers pass `background: true`, the
 `gigachat://conversations/{id}` or call `get_conversation` with `wait_seconds`. `list_models` names the models.
 GigaChat sees images and reads documents: pass local paths (under the user's roots) or file ids in `attachments`.
 It draws when asked ("нарисуй кота"); drawn images come back as image content and as `gigachat://files/{id}`.
+For recent facts (news, prices, today's events) pass `web_search: true`; the sources come back as links. When you
+need fields rather than prose, pass `json_schema` and read `json`. For hard problems pass `reasoning_effort`.
 """
 
 
@@ -85,6 +88,11 @@ class FileOut(BaseModel):
     resource_uri: str = Field(description="gigachat://files/{id}: the file's bytes as a blob resource.")
 
 
+class SourceOut(BaseModel):
+    title: str
+    url: str
+
+
 class ChatAnswer(BaseModel):
     """The `chat` tool's structured result."""
 
@@ -96,6 +104,11 @@ class ChatAnswer(BaseModel):
     resource_uri: str = Field(description="Live transcript of the conversation, answer in flight included.")
     status: str = Field(description="done, or streaming for background answers.")
     files: list[FileOut] = Field(default_factory=list, description="Files GigaChat made in this turn (drawn images).")
+    reasoning: str | None = Field(default=None, description="GigaChat's thinking, with reasoning_effort; not the "
+                                                            "answer.")
+    sources: list[SourceOut] = Field(default_factory=list, description="Web pages a web_search answer drew on.")
+    json_: Any = Field(default=None, alias="json", serialization_alias="json", description=(
+        "With json_schema: the answer parsed as JSON and checked against the schema."))
 
 
 class ModelInfo(BaseModel):
@@ -286,6 +299,17 @@ def build_server(
                 "Files for GigaChat to look at or read: paths of local files under the user's roots (images: jpg, "
                 "png, tiff, bmp; documents: txt, pdf, docx, …; audio), or file ids from earlier results. "
                 "GigaChat-2-Pro and -Max see images; one image per message."))] = None,
+        reasoning_effort: Annotated[Literal["low", "medium", "high"] | None, Field(description=(
+            "Let GigaChat think before answering (maths, logic, planning, tricky code); its thinking streams as "
+            "progress marked [thinking] and comes back in `reasoning`, apart from the answer. Slower; omit for "
+            "simple questions."))] = None,
+        web_search: Annotated[bool, Field(description=(
+            "Let GigaChat search the web first: use for recent facts (news, prices, schedules, anything after "
+            "its training). The pages it used come back in `sources` and as links. Needs the server's "
+            "GIGACHAT_API_VERSION=v2."))] = False,
+        json_schema: Annotated[dict[str, Any] | None, Field(description=(
+            "A JSON Schema the answer must fit, when you need fields rather than prose (extraction, "
+            "classification, lists of items). The parsed object comes back in `json`."))] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Ask GigaChat and get its answer; the answer streams as progress while it is written. GigaChat draws
         when asked to (the image comes back as image content)."""
@@ -297,6 +321,8 @@ def build_server(
         messages = conversation.begin(prompt, chosen, store.max_messages, attached)
         options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens,
                    "tools": ["image_generate"] if runner.client.settings.image_generation else None}
+        if reasoning_effort or web_search or json_schema is not None:
+            options = _richer_options(options, reasoning_effort, web_search, json_schema)
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
         if background:
             assert live.tasks is not None
@@ -312,7 +338,7 @@ def build_server(
         except GigaChatError as exc:
             raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
         status = "cancelled" if conversation.status == "cancelled" else "done"
-        return await _with_images(_answer_result(conversation, uri, status=status), runner)
+        return _with_sources(await _with_images(_answer_result(conversation, uri, status=status), runner))
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
@@ -550,11 +576,28 @@ async def _with_images(result: CallToolResult, runner: TurnRunner) -> CallToolRe
     return result
 
 
+def _richer_options(options: dict[str, Any], reasoning_effort: str | None, web_search: bool,
+                    json_schema: dict[str, Any] | None) -> dict[str, Any]:
+    """chat's options with thinking, web search and a schema; web search and drawing both stay allowed."""
+    tools = [*(options.get("tools") or ()), *(["web_search"] if web_search else [])]
+    return {**options, "reasoning_effort": reasoning_effort, "tools": tools or None,
+            "response_format": json_schema}
+
+
+def _with_sources(result: CallToolResult) -> CallToolResult:
+    """Each web source as a resource link after the answer, so hosts can show them."""
+    for source in (result.structured_content or {}).get("sources", ()):
+        result.content.append(ResourceLink(type="resource_link", uri=source["url"], name=source["title"],
+                                           mime_type="text/html"))
+    return result
+
+
 def _answer_result(conversation: Conversation, uri: str,
                    status: Literal["done", "streaming", "cancelled"]) -> CallToolResult:
     finished = status != "streaming"
     text = conversation.answer() if finished else ""
-    files = conversation.messages[-1].get("files", []) if finished and conversation.messages else []
+    last = conversation.messages[-1] if finished and conversation.messages else {}
+    files = last.get("files", [])
     answer = ChatAnswer(
         text=text,
         conversation_id=conversation.id,
@@ -564,6 +607,9 @@ def _answer_result(conversation: Conversation, uri: str,
         resource_uri=uri,
         status=status,
         files=[FileOut(**f) for f in files],
+        reasoning=last.get("reasoning"),
+        sources=[SourceOut(**source) for source in last.get("sources", ())],
+        json=last.get("json"),
     )
     if status == "done":
         shown = text
@@ -573,7 +619,7 @@ def _answer_result(conversation: Conversation, uri: str,
         shown = (f"GigaChat is answering in the background. Read {uri} or call get_conversation with "
                  f"conversation_id={conversation.id!r} and wait_seconds to get the answer.")
     return CallToolResult(content=[TextContent(type="text", text=shown)],
-                          structured_content=answer.model_dump(mode="json"))
+                          structured_content=answer.model_dump(mode="json", by_alias=True))
 
 
 async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str, model: str) -> str:
@@ -583,6 +629,8 @@ async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str
         message = await _unknown_model(exc, live, runner, model)
     if isinstance(exc, StreamError) and exc.partial_text:
         message += f" The partial answer is kept in {uri}."
+    if isinstance(exc, StructuredOutputError):
+        message += f" The raw answer is kept in {uri}."
     return message
 
 

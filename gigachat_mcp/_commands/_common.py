@@ -20,7 +20,8 @@ def settings_for(use_emulator: bool, **overrides: Any) -> Iterator[Settings]:
     from ..emulator import Emulator
 
     with Emulator(chunk_delay=0.02) as emulator:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGACHAT_")}
+        keep = ("GIGACHAT_API_VERSION", "GIGACHAT_MODEL")  # which contract and model to emulate
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGACHAT_") or k in keep}
         yield Settings.resolve(environ=env, **emulator.client_settings(token_cache="memory", **overrides))
 
 

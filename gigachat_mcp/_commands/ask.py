@@ -7,7 +7,8 @@ import contextlib
 import json
 import sys
 
-from .. import GigaChat, GigaChatError, Settings
+from .. import GigaChat, GigaChatError, Settings, StructuredOutputError
+from ._ask_richer import Thinking, extras_json, options_from, print_after, richer_tools
 from ._common import fail, settings_for
 from ._saved_files import save_files
 
@@ -23,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
         return 2
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
-               "max_tokens": args.max_tokens, "attachments": args.attach or None}
+               "max_tokens": args.max_tokens, "attachments": args.attach or None, **options_from(args)}
+    quiet = args.json or bool(args.schema)  # the text is not streamed: the JSON is printed at the end
+    thinking = Thinking(quiet=args.json)
     received: list[str] = []
     saved: list[dict[str, str]] = []
     try:
@@ -31,8 +34,12 @@ def run(args: argparse.Namespace) -> int:
                 contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
             final = None
             for chunk in chunks:
+                if chunk.reasoning:
+                    thinking.add(chunk.reasoning)
+                elif chunk.text:
+                    thinking.end()
                 received.append(chunk.text)
-                if not args.json:
+                if not quiet:
                     sys.stdout.write(chunk.text)
                     sys.stdout.flush()
                 if chunk.finish_reason is not None:
@@ -46,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
         print("gigachat-mcp: interrupted", file=sys.stderr)
         return 130
     except GigaChatError as exc:
-        if received and not args.json:
+        thinking.end()
+        if any(received) and not quiet:
             sys.stdout.write("\n")
+        if isinstance(exc, StructuredOutputError):
+            return fail(f"{exc}\nThe answer was:\n{exc.raw_text}")
         return fail(str(exc))
+    thinking.end()
     text = "".join(received)
     if args.json:
         usage = final.usage if final is not None else None
@@ -57,14 +68,18 @@ def run(args: argparse.Namespace) -> int:
                           "usage": usage and {"prompt_tokens": usage.prompt_tokens,
                                               "completion_tokens": usage.completion_tokens,
                                               "total_tokens": usage.total_tokens},
-                          "files": saved}, ensure_ascii=False))
+                          "files": saved, **extras_json(final, thinking)}, ensure_ascii=False))
     else:
-        sys.stdout.write("\n")
+        if not quiet:
+            sys.stdout.write("\n")
+        print_after(final, bool(args.schema))
         for item in saved:
             print(f"Saved image: {item['path']}")
     return 0
 
 
 def _tools(args: argparse.Namespace, settings: Settings) -> list[str] | None:
-    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false."""
-    return ["image_generate"] if settings.image_generation and not args.no_images else None
+    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false;
+    --web adds web search."""
+    tools = ["image_generate"] if settings.image_generation and not args.no_images else []
+    return [*tools, *richer_tools(args)] or None

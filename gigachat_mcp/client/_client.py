@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import json
 import logging
 import os
@@ -20,15 +21,15 @@ from typing import IO, Any, TypeAlias
 
 import httpx
 
-from . import _attachments, _wire
+from . import _attachments, _structured, _toolrun, _wire
 from ._attachments import Local
 from ._auth import Authenticator
-from ._errors import AuthenticationError, GigaChatError, StreamError
+from ._errors import AuthenticationError, GigaChatError, InvalidRequestError, StreamError
 from ._http import NOT_SENT, client_options, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
 from ._sse import StreamDecoder
-from ._types import ChatChunk, ChatResult, FileInfo, Model, TokenCount
+from ._types import AICheck, ChatChunk, ChatResult, FileInfo, Model, TokenCount
 
 __all__ = ["AsyncGigaChat", "GigaChat"]
 
@@ -45,6 +46,7 @@ class _Turn:
     messages: list[dict[str, Any]]
     groups: list[list[_attachments.Item]]
     tools: _wire.Tools
+    fmt: _structured.ResponseFormat | None = None
 
 
 class _BaseClient:
@@ -65,11 +67,25 @@ class _BaseClient:
         return f"{type(self).__name__}(base_url={s.base_url!r}, model={s.model!r}, auth={s.auth_method!r})"
 
     def _turn(self, prompt: Prompt, system: str | None, attachments: Attachments, tools: Sequence[Any] | None,
-              tool_choice: str | None) -> _Turn:
+              tool_choice: str | None, response_format: Any = None) -> _Turn:
         """Everything about a chat request that needs no network, checked before anything is sent."""
         messages = _wire.normalise_messages(prompt, system)
         toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
-        return _Turn(messages, _attachments.gather(messages, attachments), toolset)
+        fmt = _structured.normalise(response_format)
+        return _Turn(messages, _attachments.gather(messages, attachments), toolset, fmt)
+
+    def _rounds(self, prompt: Prompt, system: str | None, tools: Sequence[Any], max_rounds: int,
+                options: Mapping[str, Any]) -> tuple[list[dict[str, Any]], _wire.Tools]:
+        """run_tools' checks before anything is sent: the conversation so far and the tools."""
+        if "attachments" in options or "tool_choice" in options:
+            raise InvalidRequestError("run_tools takes neither attachments= nor tool_choice=: upload files with "
+                                      "upload_file() and put their ids in a message's 'attachments'.")
+        if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+            raise InvalidRequestError(f"max_rounds must be 1 or more, not {max_rounds!r}.")
+        toolset = _wire.normalise_tools(tools, None, self.settings.api_version)
+        if not toolset.callables:
+            raise InvalidRequestError("run_tools needs Python functions in tools= to run (specs alone go to chat()).")
+        return _wire.normalise_messages(prompt, system), toolset
 
     def _chat_call(self, turn: _Turn, infos: Sequence[Sequence[FileInfo]], stream: bool, model: str | None,
                    options: _wire.ChatOptions) -> _wire.Call:
@@ -77,6 +93,8 @@ class _BaseClient:
         if options.profanity_check is None and s.profanity_check is not None:
             options = dataclasses.replace(options, profanity_check=s.profanity_check)
         tools = turn.tools
+        if turn.fmt is not None:
+            options = dataclasses.replace(options, response_schema=turn.fmt.schema)
         if _attachments.ids_into(turn.messages, infos):
             tools = dataclasses.replace(tools, reads_documents=True)
         return _wire.chat_call(s.base_url, s.api_version, model or s.model, turn.messages, options, stream=stream,
@@ -99,7 +117,7 @@ class _BaseClient:
                 header: str | None) -> float | None:
         """After an error status: None to retry at once with a new token, else the delay before retrying."""
         error = _wire.api_error(response.status_code, body, response.headers, model=call.model,
-                                not_found=call.not_found)
+                                not_found=call.not_found, forbidden=call.forbidden)
         if isinstance(error, AuthenticationError):
             if not plan.reauthorized:
                 plan.reauthorized = True
@@ -152,30 +170,69 @@ class GigaChat(_BaseClient):
              temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
              repetition_penalty: float | None = None, profanity_check: bool | None = None,
              attachments: Attachments = None, tools: Sequence[Any] | None = None, tool_choice: str | None = None,
+             reasoning_effort: str | None = None, response_format: Any = None,
              extra: Mapping[str, Any] | None = None) -> ChatResult:
         """Ask for a whole answer. `prompt` is a str (one user message) or a list of {role, content}.
 
         `attachments` go on the last user message: paths, bytes, (filename, bytes), FileInfos or file ids; local
-        content is uploaded once per client. `tools=["image_generate"]` lets GigaChat draw; drawn files are in
-        `.files`. The service's file rules are checked before anything is sent."""
-        options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra)
-        turn = self._turn(prompt, system, attachments, tools, tool_choice)
-        return self._request(self._chat_call(turn, self._attach(turn), False, model, options))
+        content is uploaded once per client. `tools=` holds built-in tools by name ("image_generate",
+        "web_search", "url_content_extraction", "code_interpreter"), function specs and Python callables;
+        `.function_call` is set when GigaChat asks for a function (run_tools runs them for you).
+        `reasoning_effort="low"|"medium"|"high"` puts the thinking in `.reasoning`, apart from `.text`.
+        `response_format=` a JSON Schema dict or a pydantic model class fills `.parsed` (StructuredOutputError,
+        with the raw text, when the answer does not fit). Everything is checked before anything is sent."""
+        options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra,
+                                    reasoning_effort)
+        turn = self._turn(prompt, system, attachments, tools, tool_choice, response_format)
+        result = self._request(self._chat_call(turn, self._attach(turn), False, model, options))
+        return _toolrun.with_parsed(result, turn.fmt)
 
     def stream(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
                update_interval: float | None = None, attachments: Attachments = None,
                tools: Sequence[Any] | None = None, tool_choice: str | None = None,
+               reasoning_effort: str | None = None, response_format: Any = None,
                extra: Mapping[str, Any] | None = None) -> Generator[ChatChunk, None, None]:
-        """Iterate over the answer as it arrives; the last chunk carries finish_reason, usage and `files`.
+        """Iterate over the answer as it arrives; the last chunk carries finish_reason, usage, `files`,
+        `sources`, `function_call` and `parsed`. Thinking arrives first, in chunks whose `.reasoning` is set and
+        whose `.text` is empty.
 
-        Attachments (uploaded before this returns) and tools as in chat(). Stopping early (break, an
+        Attachments (uploaded before this returns) and the rest as in chat(). Stopping early (break, an
         exception, close()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
-                                    update_interval, extra)
-        turn = self._turn(prompt, system, attachments, tools, tool_choice)
-        return self._iterate(self._chat_call(turn, self._attach(turn), True, model, options))
+                                    update_interval, extra, reasoning_effort)
+        turn = self._turn(prompt, system, attachments, tools, tool_choice, response_format)
+        chunks = self._iterate(self._chat_call(turn, self._attach(turn), True, model, options))
+        return chunks if turn.fmt is None else _toolrun.parsed_chunks(chunks, turn.fmt)
+
+    def run_tools(self, prompt: Prompt, *, tools: Sequence[Any], max_rounds: int = 5, system: str | None = None,
+                  **options: Any) -> ChatResult:
+        """Chat, running the Python functions in `tools` whenever GigaChat asks, until it answers in words.
+
+        Each call's result (or its exception, as {"error": ...}) goes back as a function-result message; after
+        `max_rounds` function calls GigaChat is asked to answer without functions. Other keywords as in chat()."""
+        messages, toolset = self._rounds(prompt, system, tools, max_rounds, options)
+        for _ in range(max_rounds):
+            result = self.chat(messages, tools=tools, **options)
+            call = result.function_call
+            if call is None:
+                return result
+            function, problem = _toolrun.function_for(toolset, call)
+            if function is None:
+                reply = _toolrun.result_message(call, error=problem)
+            else:
+                try:
+                    reply = _toolrun.result_message(call, value=function(**call.arguments))
+                except Exception as exc:  # noqa: BLE001 - told to the model, as the API expects
+                    reply = _toolrun.result_message(call, error=exc)
+            messages = [*messages, result.message, reply]
+        return self.chat(messages, tools=tools, tool_choice="none", **options)
+
+    def check_ai(self, text: str) -> AICheck:
+        """Whether a model wrote `text` (/ai/check): category ai | human | mixed and the AI-written intervals.
+        Corporate keys only; others get an APIError (403) that says so."""
+        return self._request(_wire.ai_check_call(self.settings.base_url, text))
 
     # --- files ------------------------------------------------------------------------------------------
 
@@ -341,28 +398,62 @@ class AsyncGigaChat(_BaseClient):
                    temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                    repetition_penalty: float | None = None, profanity_check: bool | None = None,
                    attachments: Attachments = None, tools: Sequence[Any] | None = None,
-                   tool_choice: str | None = None, extra: Mapping[str, Any] | None = None) -> ChatResult:
-        """Ask for a whole answer; attachments and tools as in GigaChat.chat."""
-        options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra)
-        turn = self._turn(prompt, system, attachments, tools, tool_choice)
-        return await self._request(self._chat_call(turn, await self._attach(turn), False, model, options))
+                   tool_choice: str | None = None, reasoning_effort: str | None = None, response_format: Any = None,
+                   extra: Mapping[str, Any] | None = None) -> ChatResult:
+        """Ask for a whole answer; attachments, tools, reasoning and response_format as in GigaChat.chat."""
+        options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check, None, extra,
+                                    reasoning_effort)
+        turn = self._turn(prompt, system, attachments, tools, tool_choice, response_format)
+        result = await self._request(self._chat_call(turn, await self._attach(turn), False, model, options))
+        return _toolrun.with_parsed(result, turn.fmt)
 
     def stream(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
                temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
                repetition_penalty: float | None = None, profanity_check: bool | None = None,
                update_interval: float | None = None, attachments: Attachments = None,
                tools: Sequence[Any] | None = None, tool_choice: str | None = None,
+               reasoning_effort: str | None = None, response_format: Any = None,
                extra: Mapping[str, Any] | None = None) -> AsyncGenerator[ChatChunk, None]:
-        """Iterate (async for) over the answer as it arrives; the last chunk carries finish_reason, usage, files.
+        """Iterate (async for) over the answer as it arrives; chunks as in GigaChat.stream.
 
         Bad arguments and broken file rules raise here; uploads happen when iteration starts. Stopping early
         (break, cancellation, aclose()) closes the connection at once."""
         options = _wire.ChatOptions(temperature, top_p, max_tokens, repetition_penalty, profanity_check,
-                                    update_interval, extra)
-        turn = self._turn(prompt, system, attachments, tools, tool_choice)
+                                    update_interval, extra, reasoning_effort)
+        turn = self._turn(prompt, system, attachments, tools, tool_choice, response_format)
         if not any(turn.groups):
-            return self._iterate(self._chat_call(turn, [[] for _ in turn.groups], True, model, options))
-        return self._attach_then_iterate(turn, model, options)
+            chunks = self._iterate(self._chat_call(turn, [[] for _ in turn.groups], True, model, options))
+        else:
+            chunks = self._attach_then_iterate(turn, model, options)
+        return chunks if turn.fmt is None else _toolrun.parsed_async(chunks, turn.fmt)
+
+    async def run_tools(self, prompt: Prompt, *, tools: Sequence[Any], max_rounds: int = 5,
+                        system: str | None = None, **options: Any) -> ChatResult:
+        """As GigaChat.run_tools; coroutine functions are awaited, plain ones run in a worker thread."""
+        messages, toolset = self._rounds(prompt, system, tools, max_rounds, options)
+        for _ in range(max_rounds):
+            result = await self.chat(messages, tools=tools, **options)
+            call = result.function_call
+            if call is None:
+                return result
+            function, problem = _toolrun.function_for(toolset, call)
+            if function is None:
+                reply = _toolrun.result_message(call, error=problem)
+            else:
+                try:
+                    if inspect.iscoroutinefunction(function):
+                        value = await function(**call.arguments)
+                    else:
+                        value = await asyncio.to_thread(function, **call.arguments)
+                    reply = _toolrun.result_message(call, value=value)
+                except Exception as exc:  # noqa: BLE001 - told to the model, as the API expects
+                    reply = _toolrun.result_message(call, error=exc)
+            messages = [*messages, result.message, reply]
+        return await self.chat(messages, tools=tools, tool_choice="none", **options)
+
+    async def check_ai(self, text: str) -> AICheck:
+        """As GigaChat.check_ai."""
+        return await self._request(_wire.ai_check_call(self.settings.base_url, text))
 
     async def _attach_then_iterate(self, turn: _Turn, model: str | None,
                                    options: _wire.ChatOptions) -> AsyncGenerator[ChatChunk, None]:

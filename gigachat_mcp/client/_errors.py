@@ -7,6 +7,7 @@
     ├── GigaChatConnectionError  the host could not be reached, or dropped the connection before answering
     ├── GigaChatTimeoutError     nothing arrived within GIGACHAT_TIMEOUT
     ├── StreamError              a stream broke after part of the answer was handed out (.partial_text)
+    ├── StructuredOutputError    an answer did not fit response_format (.raw_text, .problems; also a ValueError)
     └── APIError                 the service answered with an error status (.status_code, .message)
         ├── AuthenticationError  401 or an OAuth failure (.code is the OAuth error code, if any)
         └── RateLimitError       429 (.retry_after in seconds, if the server said)
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidRequestError",
     "RateLimitError",
     "StreamError",
+    "StructuredOutputError",
     "TLSError",
 ]
 
@@ -64,6 +66,15 @@ class StreamError(GigaChatError):
         super().__init__(message)
         self.partial_text = partial_text
         self.status_code = status_code  # set when the server sent an error event with a status
+
+
+class StructuredOutputError(GigaChatError, ValueError):
+    """The answer to a response_format= request is not JSON that fits the schema; `raw_text` keeps the answer."""
+
+    def __init__(self, message: str, *, raw_text: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.problems = problems
 
 
 class APIError(GigaChatError):

@@ -12,8 +12,20 @@ import json
 from typing import Any
 
 from ._errors import StreamError
-from ._types import ChatChunk, GeneratedFile
-from ._wire import MarkupFilter, files_v2, state_v2, text_v2, usage_v1, usage_v2
+from ._types import ChatChunk, FunctionCall, GeneratedFile, Source
+from ._wire import (
+    MarkupFilter,
+    SourceMarks,
+    files_v2,
+    function_call,
+    function_call_v2,
+    reasoning_v2,
+    sources_v2,
+    state_v2,
+    text_v2,
+    usage_v1,
+    usage_v2,
+)
 
 __all__ = ["StreamDecoder"]
 
@@ -21,7 +33,8 @@ __all__ = ["StreamDecoder"]
 class StreamDecoder:
     """Decodes one streamed answer; `done` once the final event arrived, `partial_text` at any time."""
 
-    __slots__ = ("_data", "_event", "_parts", "_dispatch", "done", "_markup", "_files", "_state")
+    __slots__ = ("_data", "_event", "_parts", "_dispatch", "done", "_markup", "_files", "_state", "_thought",
+                 "_marks", "_sources", "_call")
 
     def __init__(self, dialect: str) -> None:
         self._data: list[str] = []
@@ -32,6 +45,10 @@ class StreamDecoder:
         self._markup = MarkupFilter()  # v1 puts drawn files in the text as <img …/> markup
         self._files: list[GeneratedFile] = []  # v2 sends them as content parts
         self._state: str | None = None
+        self._thought = False  # reasoning was handed out: a retry would repeat it
+        self._marks = SourceMarks()  # v2 web search cites sources as [sources=[N]] in the text
+        self._sources: dict[str, Source] = {}
+        self._call: FunctionCall | None = None
 
     @property
     def partial_text(self) -> str:
@@ -39,7 +56,7 @@ class StreamDecoder:
 
     @property
     def handed_out(self) -> bool:
-        return bool(self._parts)
+        return bool(self._parts) or self._thought
 
     def feed(self, line: str) -> ChatChunk | None:
         """Take one line; return a chunk when an event completes it."""
@@ -62,8 +79,10 @@ class StreamDecoder:
         if self.done:
             return None
         chunk = self._dispatch(event, data)
-        if chunk is not None and chunk.text:
-            self._parts.append(chunk.text)
+        if chunk is not None:
+            if chunk.text:
+                self._parts.append(chunk.text)
+            self._thought = self._thought or bool(chunk.reasoning)
         return chunk
 
     def finish(self) -> None:
@@ -86,27 +105,35 @@ class StreamDecoder:
             text = self._markup.feed(text)
         if delta.get("functions_state_id"):
             self._state = delta["functions_state_id"]
+        self._call = function_call(delta.get("function_call")) or self._call
+        reasoning = delta.get("reasoning_content") or ""
         finish = choice.get("finish_reason")
         if finish:
             self.done = True
             return ChatChunk(text + self._markup.flush(), finish, usage_v1(obj.get("usage")), obj.get("model"),
-                             tuple(self._markup.files), self._state)
-        return ChatChunk(text, None, None, obj.get("model")) if text else None
+                             tuple(self._markup.files), self._state, reasoning, function_call=self._call)
+        if text or reasoning:
+            return ChatChunk(text, None, None, obj.get("model"), reasoning=reasoning)
+        return None
 
     def _v2(self, event: str, data: str) -> ChatChunk | None:
         if event == "response.message.delta":
             obj = self._json(data)
             messages = obj.get("messages")
-            if '"files"' in data or "state_id" in data:  # rare; skipping the walk keeps text deltas cheap
+            if '"files"' in data or "state_id" in data or '"sources"' in data:  # rare: text deltas stay cheap
                 self._note_v2(messages)
-            text = text_v2(messages)
-            return ChatChunk(text, None, None, obj.get("model")) if text else None
+            text = self._marks.feed(text_v2(messages))
+            reasoning = reasoning_v2(messages) if "reasoning" in data else ""
+            return ChatChunk(text, None, None, obj.get("model"), reasoning=reasoning) if text or reasoning else None
         if event == "response.message.done":
             obj = self._json(data)
             self.done = True
-            self._note_v2(obj.get("messages"))
-            return ChatChunk(text_v2(obj.get("messages")), obj.get("finish_reason") or "stop",
-                             usage_v2(obj.get("usage")), obj.get("model"), tuple(self._files), self._state)
+            messages = obj.get("messages")
+            self._note_v2(messages)
+            return ChatChunk(self._marks.feed(text_v2(messages)) + self._marks.flush(),
+                             obj.get("finish_reason") or "stop", usage_v2(obj.get("usage")), obj.get("model"),
+                             tuple(self._files), self._state, reasoning_v2(messages),
+                             tuple(self._sources.values()), function_call_v2(messages) or self._call)
         if event == "error" or (not event and '"status' in data):
             raise self._event_error(self._json(data))
         return None  # response.tool.* and future events carry no answer text
@@ -115,6 +142,7 @@ class StreamDecoder:
         if messages:
             self._files.extend(files_v2(messages))
             self._state = state_v2(messages) or self._state
+            self._sources.update(sources_v2(messages))
 
     def _json(self, data: str) -> dict[str, Any]:
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ChatChunk", "ChatResult", "FileInfo", "GeneratedFile", "Model", "TokenCount", "Usage"]
+__all__ = ["AICheck", "ChatChunk", "ChatResult", "FileInfo", "FunctionCall", "GeneratedFile", "Model", "Source",
+           "TokenCount", "Usage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,33 @@ class GeneratedFile:
 
     id: str
     mime_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A web page a web-search answer drew on; the text cites it as [sources=[N]]."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """GigaChat asks for a function to be called: its name and the arguments (always a dict)."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AICheck:
+    """What /ai/check thinks of a text: category ai | human | mixed, and the 1-based character intervals it
+    believes a model wrote."""
+
+    category: str
+    characters: int
+    tokens: int
+    ai_intervals: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +79,10 @@ class ChatResult:
     usage: Usage
     files: tuple[GeneratedFile, ...] = ()
     state_id: str | None = None
+    reasoning: str = ""  # the model's thinking (reasoning_effort=...), never part of `text`
+    sources: tuple[Source, ...] = ()  # web pages a web-search answer drew on
+    function_call: FunctionCall | None = None  # set when finish_reason is "function_call"
+    parsed: Any = None  # with response_format=: the validated dict, or the pydantic model's instance
 
     def __str__(self) -> str:
         return self.text
@@ -58,7 +90,7 @@ class ChatResult:
     @property
     def message(self) -> dict[str, Any]:
         """This answer as the assistant message of the next request (the state id included)."""
-        return assistant_message(self.text, self.state_id)
+        return assistant_message(self.text, self.state_id, self.function_call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +103,10 @@ class ChatChunk:
     model: str | None = None
     files: tuple[GeneratedFile, ...] = ()  # on the last chunk: every file the answer made
     state_id: str | None = None  # on the last chunk, as ChatResult.state_id
+    reasoning: str = ""  # a piece of the thinking; such chunks come before the answer and have no text
+    sources: tuple[Source, ...] = ()  # on the last chunk: every source of a web-search answer
+    function_call: FunctionCall | None = None  # on the last chunk, when GigaChat asks for a function
+    parsed: Any = None  # on the last chunk with response_format=, as ChatResult.parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +126,10 @@ class TokenCount:
     characters: int
 
 
-def assistant_message(text: str, state_id: str | None) -> dict[str, Any]:
+def assistant_message(text: str, state_id: str | None, function_call: FunctionCall | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text}
+    if function_call is not None:
+        message["function_call"] = {"name": function_call.name, "arguments": function_call.arguments}
     if state_id:
         message["state_id"] = state_id
     return message

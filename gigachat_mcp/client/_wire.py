@@ -16,14 +16,16 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from . import _functions
 from ._errors import APIError, AuthenticationError, ConfigError, InvalidRequestError, RateLimitError
 from ._tokens import Token
-from ._types import ChatResult, FileInfo, GeneratedFile, Model, TokenCount, Usage
+from ._types import AICheck, ChatResult, FileInfo, FunctionCall, GeneratedFile, Model, Source, TokenCount, Usage
 
-__all__ = ["NO_TOOLS", "Call", "ChatOptions", "MarkupFilter", "Tools", "api_error", "chat_call", "normalise_tools",
-           "oauth_error", "parse_oauth"]
+__all__ = ["NO_TOOLS", "Call", "ChatOptions", "MarkupFilter", "SourceMarks", "Tools", "api_error", "chat_call",
+           "normalise_tools", "oauth_error", "parse_oauth"]
 
-ROLES = frozenset({"system", "user", "assistant", "function", "search_result", "function_in_progress"})
+ROLES = frozenset({"system", "user", "assistant", "function", "tool", "search_result", "function_in_progress"})
+EFFORTS = ("low", "medium", "high")
 JSON_HEADERS = MappingProxyType({"Content-Type": "application/json", "Accept": "application/json"})
 STREAM_HEADERS = MappingProxyType(
     {"Content-Type": "application/json", "Accept": "text/event-stream", "Cache-Control": "no-store"}
@@ -46,6 +48,7 @@ class Call:
     raw: bool = False  # the answer is the body's bytes, not JSON
     upload: bool = False  # retried only where no duplicate can result (see RetryPlan)
     not_found: str | None = None  # what a 404 means for this call
+    forbidden: str | None = None  # what a 403 means for this call
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,13 @@ class ChatOptions:
     profanity_check: bool | None = None
     update_interval: float | None = None
     extra: Mapping[str, Any] | None = None
+    reasoning_effort: str | None = None
+    response_schema: Mapping[str, Any] | None = None  # the JSON Schema the answer must fit
 
     def check(self) -> None:
+        if self.reasoning_effort is not None and self.reasoning_effort not in EFFORTS:
+            raise InvalidRequestError(f"reasoning_effort must be 'low', 'medium' or 'high', not "
+                                      f"{self.reasoning_effort!r}.")
         _check_number("temperature", self.temperature, low=0.0)
         _check_number("top_p", self.top_p, low=0.0, high=1.0)
         _check_number("repetition_penalty", self.repetition_penalty, low=0.0, open_low=True)
@@ -110,9 +118,17 @@ def _checked_message(index: int, message: Mapping[str, Any]) -> dict[str, Any]:
             f"messages[{index}] has role {message['role']!r}; use one of system, user, assistant, function."
         )
     content = message.get("content", "")
+    if message["role"] in ("function", "tool") and not isinstance(content, str):
+        content = _functions.result_content(content)  # a function's result may be given as an object
+    elif content is None and message.get("function_call"):
+        content = ""
     if not isinstance(content, str):
         raise InvalidRequestError(f"messages[{index}]['content'] must be a str.")
     checked = {**message, "content": content}
+    if checked["role"] == "tool":  # the OpenAI habit; GigaChat's v1 name for a function result is "function"
+        checked["role"] = "function"
+    if checked["role"] == "function" and not checked.get("name"):
+        raise InvalidRequestError(f"messages[{index}] is a function result: give the function's 'name'.")
     state = next((checked.pop(key) for key in STATE_KEYS if key in checked), None)
     if state is not None:
         checked["state_id"] = state  # one name here; each contract's builder spells it its own way
@@ -127,19 +143,26 @@ STATE_KEYS = ("state_id", "functions_state_id", "tools_state_id", "tool_state_id
 # Built-in tools by our name -> their name on each contract (None: the contract lacks it).
 BUILTIN_TOOLS: dict[str, dict[str, str | None]] = {
     "image_generate": {"v1": "text2image", "v2": "image_generate"},
+    "web_search": {"v1": None, "v2": "web_search"},
+    "url_content_extraction": {"v1": None, "v2": "url_content_extraction"},
+    "code_interpreter": {"v1": None, "v2": "code_interpreter"},
 }
+_V2_TOOL_BODY: dict[str, dict[str, Any]] = {"web_search": {"type": "actual_info_web_search"}}
 
 
 @dataclass(frozen=True, slots=True)
 class Tools:
-    """What GigaChat may use besides writing text: built-in tools by name, and which one (if any) it must use.
+    """What GigaChat may use besides writing text: built-in tools by name, functions (specs, and the Python
+    callables behind some of them), and which one (if any) it must use.
 
     `reads_documents` is set when text documents are attached: on v1 the service reads them with its built-in
     get_file_content function, which needs function calling switched on."""
 
     builtins: tuple[str, ...] = ()
-    choice: str | None = None  # None: the model decides; "none"; or a tool name it must call
+    choice: str | None = None  # None: the model decides; "none"; or a tool or function name it must call
     reads_documents: bool = False
+    functions: tuple[dict[str, Any], ...] = ()
+    callables: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 NO_TOOLS = Tools()
@@ -147,43 +170,69 @@ NO_TOOLS = Tools()
 
 def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_version: str = "v1") -> Tools:
     """Check `tools=[...]` and `tool_choice=` once, before anything is sent: unknown names name the known ones,
-    and a tool the configured contract lacks names the setting that switches contracts."""
+    and a tool the configured contract lacks names the setting that switches contracts.
+
+    An item is a built-in tool's name, a function spec {name, description, parameters}, or a Python callable."""
     if tools is None:
         tools = ()
     if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
-        raise InvalidRequestError(f"tools must be a list such as ['image_generate'], not {tools!r}.")
+        raise InvalidRequestError(f"tools must be a list such as ['web_search'], not {tools!r}.")
     names: list[str] = []
+    functions: dict[str, dict[str, Any]] = {}
+    callables: dict[str, Callable[..., Any]] = {}
     for tool in tools:
-        if not isinstance(tool, str) or tool not in BUILTIN_TOOLS:
+        if isinstance(tool, Mapping):
+            spec = _functions.check_spec(tool)
+        elif callable(tool) and not isinstance(tool, str):
+            spec = _functions.spec_from_callable(tool)
+            callables[spec["name"]] = tool
+        elif isinstance(tool, str) and tool in BUILTIN_TOOLS:
+            if BUILTIN_TOOLS[tool].get(api_version) is None:
+                other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
+                raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
+                                  f"{other} (or api_version={other!r}).")
+            if tool not in names:
+                names.append(tool)
+            continue
+        else:
             known = ", ".join(repr(n) for n in BUILTIN_TOOLS)
-            raise InvalidRequestError(f"Unknown tool {tool!r}: the built-in tools are {known}.")
-        if BUILTIN_TOOLS[tool].get(api_version) is None:
-            other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
-            raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
-                              f"{other} (or api_version={other!r}).")
-        if tool not in names:
-            names.append(tool)
-    if choice not in (None, "auto", "none") and choice not in names:
-        raise InvalidRequestError(f"tool_choice={choice!r} must be 'auto', 'none' or one of tools={names!r}.")
-    return Tools(tuple(names), None if choice == "auto" else choice)
+            raise InvalidRequestError(f"Unknown tool {tool!r}: the built-in tools are {known}; a function is a "
+                                      "spec dict {name, description, parameters} or a Python callable.")
+        if spec["name"] in functions or spec["name"] in BUILTIN_TOOLS:
+            raise InvalidRequestError(f"Two tools are named {spec['name']!r}: function names must be unique.")
+        functions[spec["name"]] = spec
+    if choice not in (None, "auto", "none") and choice not in names and choice not in functions:
+        raise InvalidRequestError(f"tool_choice={choice!r} must be 'auto', 'none' or the name of one of the "
+                                  f"tools ({', '.join(names + list(functions)) or 'none given'}).")
+    return Tools(tuple(names), None if choice == "auto" else choice, functions=tuple(functions.values()),
+                 callables=callables)
 
 
 def _apply_tools_v1(body: dict[str, Any], tools: Tools) -> None:
+    if tools.functions:
+        body["functions"] = list(tools.functions)
     if tools.choice == "none":
         body["function_call"] = "none"
     elif tools.choice is not None:
-        body["function_call"] = {"name": BUILTIN_TOOLS[tools.choice]["v1"]}
-    elif tools.builtins or tools.reads_documents:
+        name = BUILTIN_TOOLS[tools.choice]["v1"] if tools.choice in BUILTIN_TOOLS else tools.choice
+        body["function_call"] = {"name": name}
+    elif tools.builtins or tools.reads_documents or tools.functions:
         body["function_call"] = "auto"  # with no `functions`, the service may use its built-in ones
 
 
 def _apply_tools_v2(body: dict[str, Any], tools: Tools) -> None:
-    if tools.builtins:
-        body["tools"] = [{BUILTIN_TOOLS[name]["v2"]: {}} for name in tools.builtins]
+    entries: list[dict[str, Any]] = [{str(BUILTIN_TOOLS[name]["v2"]): dict(_V2_TOOL_BODY.get(name, {}))}
+                                     for name in tools.builtins]
+    if tools.functions:
+        entries.append({"functions": {"specifications": list(tools.functions)}})
+    if entries:
+        body["tools"] = entries
     if tools.choice == "none":
         body["tool_config"] = {"mode": "none"}
-    elif tools.choice is not None:
+    elif tools.choice in BUILTIN_TOOLS:
         body["tool_config"] = {"mode": "forced", "tool_name": BUILTIN_TOOLS[tools.choice]["v2"]}
+    elif tools.choice is not None:
+        body["tool_config"] = {"mode": "forced", "function_name": tools.choice}
 
 
 def _message_v1(message: dict[str, Any]) -> dict[str, Any]:
@@ -195,16 +244,29 @@ def _message_v1(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _message_v2(message: dict[str, Any]) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = [{"text": message["content"]}]
+    if message["role"] == "function":  # a function's result: role tool with a function_result part, as recorded
+        return {"role": "tool", "content": [{"function_result": {"name": message.get("name", ""),
+                                                                  "result": _result_value(message["content"])}}]}
+    parts: list[dict[str, Any]] = [{"text": message["content"]}] if message["content"] or not message.get(
+        "function_call") else []
     if message.get("attachments"):
         parts.append({"files": [{"id": file_id} for file_id in message["attachments"]]})
+    if message.get("function_call"):
+        parts.append({"function_call": message["function_call"]})
     converted = {"role": message["role"], "content": parts}
     for key, value in message.items():
         if key == "state_id":
             converted["tools_state_id"] = value
-        elif key not in ("role", "content", "attachments"):
+        elif key not in ("role", "content", "attachments", "function_call", "name"):
             converted[key] = value
     return converted
+
+
+def _result_value(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
 
 
 # --- chat ------------------------------------------------------------------------------------------------------
@@ -249,6 +311,10 @@ def _chat_body_v1(model: str, messages: list[dict[str, Any]], o: ChatOptions, st
         value = getattr(o, name)
         if value is not None:
             body[name] = value
+    if o.reasoning_effort is not None:
+        body["reasoning_effort"] = o.reasoning_effort
+    if o.response_schema is not None:
+        body["response_format"] = {"type": "json_schema", "schema": o.response_schema, "strict": True}
     if o.extra:
         body.update(o.extra)
     return body
@@ -261,6 +327,10 @@ def _chat_body_v2(model: str, messages: list[dict[str, Any]], o: ChatOptions, st
         for name in ("temperature", "top_p", "max_tokens", "repetition_penalty", "update_interval")
         if getattr(o, name) is not None
     }
+    if o.reasoning_effort is not None:
+        model_options["reasoning"] = {"effort": o.reasoning_effort}
+    if o.response_schema is not None:
+        model_options["response_format"] = {"type": "json_schema", "schema": o.response_schema, "strict": True}
     if model_options:
         body["model_options"] = model_options
     if o.profanity_check is not None:
@@ -282,19 +352,108 @@ def parse_chat_v1(data: Any) -> ChatResult:
         usage=usage_v1(data.get("usage")),
         files=tuple(markup.files),
         state_id=message.get("functions_state_id"),
+        reasoning=message.get("reasoning_content") or "",
+        function_call=function_call(message.get("function_call")),
     )
 
 
 def parse_chat_v2(data: Any) -> ChatResult:
     messages = data.get("messages")
+    marks = SourceMarks()
     return ChatResult(
-        text=text_v2(messages),
+        text=marks.feed(text_v2(messages)) + marks.flush(),
         model=data.get("model", ""),
         finish_reason=data.get("finish_reason"),
         usage=usage_v2(data.get("usage")),
         files=files_v2(messages),
         state_id=state_v2(messages),
+        reasoning=reasoning_v2(messages),
+        sources=tuple(sources_v2(messages).values()),
+        function_call=function_call_v2(messages),
     )
+
+
+def function_call(data: Any) -> FunctionCall | None:
+    """{name, arguments} from either contract; arguments given as JSON text become a dict."""
+    if not isinstance(data, Mapping) or not data.get("name"):
+        return None
+    arguments = data.get("arguments") or {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            arguments = {"_raw": arguments}  # kept, so the helper can tell the model its arguments were not JSON
+    if not isinstance(arguments, dict):
+        arguments = {"_raw": arguments}
+    return FunctionCall(str(data["name"]), arguments)
+
+
+def function_call_v2(messages: Any) -> FunctionCall | None:
+    for message in messages or ():
+        for part in message.get("content") or ():
+            found = function_call(part.get("function_call"))
+            if found is not None:
+                return found
+    return None
+
+
+def reasoning_v2(messages: Any) -> str:
+    """The thinking: text of messages with role reasoning (and reasoning_content, should a message carry it)."""
+    parts: list[str] = []
+    for message in messages or ():
+        if message.get("role") == "reasoning":
+            parts.extend(part["text"] for part in message.get("content") or () if "text" in part)
+        elif message.get("reasoning_content"):
+            parts.append(message["reasoning_content"])
+    return "".join(parts)
+
+
+def sources_v2(messages: Any) -> dict[str, Source]:
+    """Web-search sources: inline_data.sources on text parts, {"1": {url, title}, ...}, in their number order."""
+    found: dict[str, Source] = {}
+    for message in messages or ():
+        for part in message.get("content") or ():
+            inline = part.get("inline_data") or {}
+            sources = inline.get("sources") or {}
+            items = sources.items() if isinstance(sources, Mapping) else enumerate(sources, 1)
+            for key, item in items:
+                if isinstance(item, Mapping) and item.get("url"):
+                    found[str(key)] = Source(str(item.get("title") or item["url"]), str(item["url"]))
+    return dict(sorted(found.items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)))
+
+
+_SOURCE_MARK = re.compile(r"\[sources=\[([\d,\s]*)\]\]")
+_MARK_HEAD = "[sources=["
+
+
+class SourceMarks:
+    """Turns the service's `[sources=[1, 2]]` citation markers into `[1][2]`, even when a stream splits one: a
+    piece that may be the start of a marker is held back until it is complete."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text, self._held = self._held + text, ""
+        if "[" not in text:
+            return text
+        text = _SOURCE_MARK.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",") if n.strip()),
+                                text)
+        start = len(text)
+        while True:  # an unfinished marker holds back from its "[" (its number list has a "[" of its own)
+            start = text.rfind("[", max(0, len(text) - 64), start)
+            tail = text[start:]
+            if start < 0 or "]]" in tail:
+                return text
+            if _MARK_HEAD.startswith(tail) or tail.startswith(_MARK_HEAD):
+                self._held = tail
+                return text[:start]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held
 
 
 def files_v2(messages: Any) -> tuple[GeneratedFile, ...]:
@@ -492,6 +651,21 @@ def _missing(file_id: str) -> str:
             "to the key that uploaded them). list_files() shows this key's files.")
 
 
+def ai_check_call(base_url: str, text: str, model: str = "GigaCheckDetection") -> Call:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequestError("check_ai takes the text to check, a non-empty str.")
+    return Call("POST", base_url + "/ai/check", _parse_ai_check, body=_dumps({"input": text, "model": model}),
+                model=model, forbidden=(
+                    "AI-text detection (/ai/check) is available only to corporate keys: use a key of scope "
+                    "GIGACHAT_API_CORP (GIGACHAT_SCOPE=GIGACHAT_API_CORP), or ask your account manager to enable it."))
+
+
+def _parse_ai_check(data: Any) -> AICheck:
+    return AICheck(category=str(data.get("category", "")), characters=int(data.get("characters", 0)),
+                   tokens=int(data.get("tokens", 0)),
+                   ai_intervals=tuple((int(a), int(b)) for a, b in data.get("ai_intervals") or ()))
+
+
 def balance_call(base_url: str) -> Call:
     return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())})
 
@@ -566,7 +740,7 @@ def oauth_error(status: int, body: bytes, headers: Mapping[str, str], *, scope: 
 # --- API errors ------------------------------------------------------------------------------------------------
 
 def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: str | None = None,
-              not_found: str | None = None) -> APIError:
+              not_found: str | None = None, forbidden: str | None = None) -> APIError:
     """The typed error for an API error answer ({status, message} body), with what to do next."""
     data = _json_or_empty(body)
     message = str(data.get("message") or "").strip() or _short_text(body)
@@ -586,6 +760,8 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: st
         hint = f"Model {model!r} does not exist for this key ({said}). List the available models and pick one."
     elif status == 404 and not_found:
         hint = f"{not_found} ({said})"
+    elif status == 403 and forbidden:
+        hint = f"{forbidden} ({said})"
     else:
         hint = {
             400: f"GigaChat could not read the request ({said}).",

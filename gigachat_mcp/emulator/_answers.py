@@ -41,10 +41,13 @@ class Answer:
     delay: float
     files: tuple[tuple[str, str], ...] = ()  # (file id, MIME type) of what the answer made
     state_id: str | None = None  # functions_state_id (v1) / tool_state_id (v2) after a built-in tool ran
+    reasoning: str = ""  # the thinking streamed before the answer when reasoning effort was asked for
+    sources: dict[str, dict[str, str]] | None = None  # web search: {"1": {"url", "title"}, ...}
+    function_call: dict[str, Any] | None = None  # {"name", "arguments"} when a function is to be called
 
-    def pieces(self) -> list[str]:
-        """The answer cut into stream events of `chunk_words` words each."""
-        words = _PIECE.findall(self.text)
+    def pieces(self, text: str | None = None) -> list[str]:
+        """The answer (or other text, e.g. the reasoning) cut into stream events of `chunk_words` words each."""
+        words = _PIECE.findall(self.text if text is None else text)
         size = max(1, self.chunk_words)
         return ["".join(words[i:i + size]) for i in range(0, len(words), size)] or [""]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import _answers, _drawing
+from . import _abilities, _answers, _drawing
 from ._faults import Fault, FaultQueue
 from ._files import FileStore, parse_multipart, upload_problem
 from ._server import ClientGone, Connection
@@ -34,6 +34,7 @@ _V1_PATHS = {
     ("POST", "/token"): "token",
     ("POST", "/files"): "upload",
     ("GET", "/files"): "files",
+    ("POST", "/ai/check"): "ai_check",
 }
 _FILE_PATH = re.compile(r"^/files/([^/]+)(/delete|/content)?$")
 _FILE_ENDPOINTS = {("GET", ""): "file", ("POST", "/delete"): "file_delete", ("GET", "/content"): "file_content"}
@@ -159,6 +160,8 @@ class API:
             return self._with_json(conn, body, self._embeddings)
         if endpoint == "balance":
             return self._balance(conn, owner)
+        if endpoint == "ai_check":
+            return self._ai_check(conn, body, owner)
         return self._file_endpoint(conn, endpoint, rest, body, owner)
 
     def _route(self, method: str, path: str) -> tuple[str | None, str, str]:
@@ -272,12 +275,16 @@ class API:
         extras = _drawing.Extras()
         if problem is None:
             problem, extras = _drawing.read_extras(request, version, owner, self.files, self.state_ids)
+        plan = _abilities.Plan()
+        if problem is None:
+            problem, plan = _abilities.read_plan(request, version)
         if problem is not None:
             return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
         answer = _answers.compose(model, messages, options, self.chunk_delay, notes=extras.notes)
         if extras.draw:
             drawn = self.files.draw(owner)
             answer = _drawing.with_drawing(answer, version, drawn.id, self.state_ids)
+        answer = _abilities.apply(answer, plan, messages, self.state_ids)
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())
@@ -301,12 +308,18 @@ class API:
             conn.start_stream(_trace_headers())
             if version == "v2" and answer.files:
                 conn.send_event(_drawing.v2_files_event(served, answer))
+            for piece in answer.pieces(answer.reasoning) if answer.reasoning else ():
+                conn.wait(answer.delay)
+                conn.send_event(_reasoning_event(version, served, piece))
+            if answer.function_call is not None:
+                pieces = []  # a function call comes whole with the final event
             for index, piece in enumerate(pieces):
                 if fault is not None and index == fault.after_chunks:
                     self._mid_fault(conn, version, fault, record)
                     return
                 conn.wait(answer.delay)
-                conn.send_event(_delta_event(version, served, piece, first=index == 0))
+                sources = answer.sources if index == len(pieces) - 1 else None
+                conn.send_event(_delta_event(version, served, piece, first=index == 0, sources=sources))
                 if index == 0:
                     record.first_chunk_at = time.monotonic()
                 record.sent_chunks += 1
@@ -391,6 +404,27 @@ class API:
         conn.send_json(200, {"balance": [{"usage": "GigaChat-2", "value": 1_000_000},
                                          {"usage": "embeddings", "value": 5_000_000}]})
 
+    def _ai_check(self, conn: Connection, body: bytes, owner: str) -> None:
+        """AI-text detection: corporate keys only; sentences naming GigaChat count as written by a model."""
+        if self._scope_of(owner) != "GIGACHAT_API_CORP":
+            return conn.send_json(403, {"status": 403, "message": "Permission denied"})
+        try:
+            request = json.loads(body)
+            text = request["input"]
+            if not isinstance(text, str) or not text:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return conn.send_json(422, {"status": 422, "message": "Invalid params: input must be a non-empty string"})
+        model = request.get("model", "GigaCheckDetection")
+        if _answers.MODELS.get(model) != "aicheck":
+            return conn.send_json(404, {"status": 404, "message": "No such model"})
+        conn.send_json(200, _abilities.ai_check(text))
+
+    def _scope_of(self, owner: str) -> str:
+        if owner == "mtls" or owner.startswith("user:"):
+            return "GIGACHAT_API_CORP"
+        return self.credentials.get(owner, "GIGACHAT_API_PERS")
+
     # --- files ---------------------------------------------------------------------------------------------
 
     def _file_endpoint(self, conn: Connection, endpoint: str, file_id: str, body: bytes, owner: str) -> None:
@@ -464,7 +498,8 @@ def _validate(model: Any, messages: list[dict[str, Any]], options: dict[str, Any
     if not messages:
         return 422, "Invalid params: messages must not be empty"
     for m in messages:
-        if m["role"] not in ("system", "user", "assistant", "function", "search_result", "function_in_progress"):
+        if m["role"] not in ("system", "user", "assistant", "function", "tool", "search_result",
+                             "function_in_progress"):
             return 422, f"Invalid params: unknown role {m['role']!r}"
     if any(m["role"] == "system" for m in messages[1:]):
         return 422, "Invalid params: system message must be the first message"
@@ -481,23 +516,57 @@ def _validate(model: Any, messages: list[dict[str, Any]], options: dict[str, Any
 
 def _chat_json(version: str, served: str, answer: _answers.Answer) -> dict[str, Any]:
     if version == "v2":
-        message: dict[str, Any] = {"role": "assistant", "content": [*_drawing.v2_file_parts(answer),
-                                                                    {"text": answer.text}]}
-        if answer.state_id:
-            message["tool_state_id"] = answer.state_id
-        return {"model": served, "created_at": int(time.time()), "messages": [message],
+        messages: list[dict[str, Any]] = []
+        if answer.reasoning:
+            messages.append({"role": "reasoning", "content": [{"text": answer.reasoning}]})
+        messages.append(_v2_answer_message(answer))
+        return {"model": served, "created_at": int(time.time()), "messages": messages,
                 "finish_reason": answer.finish_reason, "usage": _usage_v2(answer)}
-    message = {"role": "assistant", "content": answer.text}
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text}
     if answer.state_id:
         message["functions_state_id"] = answer.state_id
+    if answer.reasoning:
+        message["reasoning_content"] = answer.reasoning
+    if answer.function_call is not None:
+        message["function_call"] = answer.function_call
     return {"choices": [{"message": message, "index": 0, "finish_reason": answer.finish_reason}],
             "created": int(time.time()), "model": served, "object": "chat.completion", "usage": _usage_v1(answer)}
 
 
-def _delta_event(version: str, served: str, piece: str, *, first: bool) -> str:
+def _v2_answer_message(answer: _answers.Answer) -> dict[str, Any]:
+    """The assistant message of a v2 answer: drawn files, then the text (with its sources) or a function call."""
+    if answer.function_call is not None:
+        content: list[dict[str, Any]] = [{"function_call": answer.function_call}]
+    else:
+        text: dict[str, Any] = {"text": answer.text}
+        if answer.sources:
+            text["inline_data"] = {"images": [], "sources": answer.sources}
+        content = [*_drawing.v2_file_parts(answer), text]
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if answer.state_id:
+        message["tool_state_id"] = answer.state_id
+    return message
+
+
+def _reasoning_event(version: str, served: str, piece: str) -> str:
+    """A piece of the thinking: v1 reasoning_content deltas, v2 messages with role reasoning."""
     if version == "v2":
+        data: dict[str, Any] = {"model": served, "created_at": int(time.time()),
+                                "messages": [{"role": "reasoning", "content": [{"text": piece}]}]}
+        return f"event: response.message.delta\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    data = {"choices": [{"delta": {"reasoning_content": piece, "role": "assistant"}, "index": 0}],
+            "created": int(time.time()), "model": served, "object": "chat.completion"}
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _delta_event(version: str, served: str, piece: str, *, first: bool,
+                 sources: dict[str, Any] | None = None) -> str:
+    if version == "v2":
+        part: dict[str, Any] = {"text": piece}
+        if sources:
+            part["inline_data"] = {"images": [], "sources": sources}
         data = {"model": served, "created_at": int(time.time()),
-                "messages": [{"role": "assistant", "content": [{"text": piece}]}]}
+                "messages": [{"role": "assistant", "content": [part]}]}
         return f"event: response.message.delta\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
     delta = {"content": piece, "role": "assistant"} if first else {"content": piece}
     data = {"choices": [{"delta": delta, "index": 0}], "created": int(time.time()), "model": served,
@@ -509,10 +578,14 @@ def _final_event(version: str, served: str, answer: _answers.Answer) -> str:
     if version == "v2":
         data = {"model": served, "created_at": int(time.time()), "finish_reason": answer.finish_reason,
                 "usage": _usage_v2(answer)}
-        return f"event: response.message.done\ndata: {json.dumps(data)}\n\n"
+        if answer.function_call is not None:  # a streamed function call arrives only here, as recorded
+            data["messages"] = [_v2_answer_message(answer)]
+        return f"event: response.message.done\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
     delta: dict[str, Any] = {"content": ""}
     if answer.state_id:
         delta["functions_state_id"] = answer.state_id
+    if answer.function_call is not None:
+        delta["function_call"] = answer.function_call
     data = {"choices": [{"delta": delta, "index": 0, "finish_reason": answer.finish_reason}],
             "created": int(time.time()), "model": served, "object": "chat.completion", "usage": _usage_v1(answer)}
     return f"data: {json.dumps(data)}\n\n"

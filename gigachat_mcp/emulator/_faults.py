@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 __all__ = ["ENDPOINTS", "Fault", "FaultQueue"]
 
 ENDPOINTS = ("oauth", "token", "chat", "models", "tokens_count", "embeddings", "balance", "upload", "files", "file",
-             "file_delete", "file_content", "any")
+             "file_delete", "file_content", "ai_check", "any")
 
 
 @dataclass

@@ -203,7 +203,8 @@ def test_bad_options_are_one_line_usage_errors(shell: InteractiveShell) -> None:
 def test_help_shows_the_usage(shell: InteractiveShell) -> None:
     doc = " ".join(shell.magics_manager.magics["cell"]["gigachat"].__doc__.split())  # argparse wraps lines
     assert "%gigachat [-m MODEL] [-s SYSTEM] [-t TEMPERATURE] [--max-tokens MAX_TOKENS] [--new]" in doc
-    assert "[-o VAR] [-f {markdown,text,code}]" in doc
+    assert "[-o VAR] [-f {markdown,text,code,json}]" in doc
+    assert "[--think [LEVEL]] [--web] [--schema SCHEMA]" in doc
 
 
 def test_line_magic_subcommands(shell: InteractiveShell, emulator: Emulator) -> None:
