@@ -135,7 +135,8 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
 
     snapshot = anyio.run(conversation)
     assert snapshot["status"] == "cancelled"
-    assert snapshot["messages"][-1] == {"role": "assistant", "content": stopped["text"]}
+    # kept in the transcript, marked, and never sent upstream again
+    assert snapshot["messages"][-1] == {"role": "assistant", "content": stopped["text"], "cancelled": True}
 
     # 3. A host that lets the page call no tools: the final answer comes from the tool result alone, as Markdown.
     markdown = seen["markdown"]
