@@ -70,12 +70,17 @@ class _Notifier:
 class TurnRunner:
     """Runs turns against one AsyncGigaChat, at most `max_streams` upstream streams at a time."""
 
-    def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000) -> None:
+    def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000,
+                 limiter: Any = None) -> None:
         self.client = client
         self.max_streams = max_streams
         self.interval = interval
         self.tail = tail
-        self._slots = anyio.Semaphore(max_streams)
+        if limiter is None:
+            from ._team.memory import MemoryLimiter
+
+            limiter = MemoryLimiter(max_streams)
+        self.limiter = limiter  # a _team.state.StreamLimiter: this process's, or the fleet's
 
     async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
@@ -109,12 +114,7 @@ class TurnRunner:
 
     async def _stream(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
                       notifier: _Notifier) -> ChatChunk | None:
-        try:
-            self._slots.acquire_nowait()
-        except anyio.WouldBlock:
-            notifier.poke()  # tell the caller it is queued behind another stream
-            await self._slots.acquire()
-        try:
+        async with self.limiter.slot(notifier.poke):  # poke: tell the caller it is queued behind another stream
             conversation.status = "streaming"
             notifier.poke()
             final = None
@@ -126,8 +126,6 @@ class TurnRunner:
                     if chunk.finish_reason is not None:
                         final = chunk
             return final
-        finally:
-            self._slots.release()
 
 
 def _usage_dict(usage: Any) -> dict[str, int] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,7 @@ import anyio.abc
 from mcp.server import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.server.subscriptions import ResourceUpdated
 from mcp.types import (
     CallToolResult,
     EmptyResult,
@@ -32,7 +32,15 @@ from mcp.types import (
 from pydantic import BaseModel, Field
 
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, __version__
-from ._conversations import Conversation, ConversationStore, UnknownConversation
+from ._conversations import Conversation, ConversationStore
+from ._team.state import (
+    ConversationBusy,
+    Conversations,
+    LimitExceeded,
+    SharedState,
+    StateUnavailable,
+    open_state,
+)
 from ._turns import TurnRunner
 
 __all__ = ["build_server"]
@@ -92,6 +100,7 @@ class _Live:
     config_error: ConfigError | None
     progress_interval: float
     progress_tail: int
+    state: SharedState
     runner: TurnRunner | None = None
     tasks: anyio.abc.TaskGroup | None = None
     models: list[str] = field(default_factory=list)
@@ -106,7 +115,7 @@ class _Live:
             s = self.settings
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
             self.runner = TurnRunner(AsyncGigaChat(s), max_streams=streams, interval=self.progress_interval,
-                                     tail=self.progress_tail)
+                                     tail=self.progress_tail, limiter=self.state.limiter(streams))
         return self.runner
 
 
@@ -118,26 +127,34 @@ def build_server(
     progress_interval: float = 0.1,
     progress_tail: int = 2000,
     conversations: ConversationStore | None = None,
+    state: SharedState | None = None,
+    auth: tuple[Any, Any] | None = None,
 ) -> MCPServer:
     """The GigaChat MCP server. Settings come from GIGACHAT_* unless given; a bad setting is reported by the
     tools (naming the variable), so the server still starts and the host can show the error. Pass
-    `conversations` to look at (or share) the store; otherwise one is made with the two caps."""
+    `conversations` to look at (or share) the store; otherwise one is made with the two caps. A team server
+    passes `state` (Redis-backed, see _team) and `auth` (a TokenVerifier and its AuthSettings)."""
     config_error: ConfigError | None = None
     if settings is None:
         try:
             settings = Settings.resolve()
         except ConfigError as exc:
             config_error = exc
-    store = conversations if conversations is not None else ConversationStore(max_conversations, max_messages)
+    if state is None:
+        state = open_state(max_conversations=max_conversations, max_messages=max_messages, store=conversations)
+    shared = state
+    store = shared.conversations
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
-    bus = InMemorySubscriptionBus()
+    bus = shared.bus
     legacy_subscribers: dict[str, set[Any]] = {}
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[_Live]:
-        live = _Live(settings, config_error, progress_interval, progress_tail)
+        live = _Live(settings, config_error, progress_interval, progress_tail, shared)
         async with anyio.create_task_group() as tasks:
             live.tasks = tasks
+            for start in shared.starters:  # the shared state's background work (pub/sub reader, lease renewal)
+                tasks.start_soon(start)
             running.append(live)
             try:
                 yield live
@@ -156,17 +173,25 @@ def build_server(
         lifespan=lifespan,
         subscriptions=bus,
         log_level=(settings.log_level if settings else "WARNING"),  # type: ignore[arg-type]
+        token_verifier=auth[0] if auth else None,
+        auth=auth[1] if auth else None,
     )
     _install_redaction(settings)
 
     async def publish(conversation: Conversation) -> None:
+        await store.save(conversation)  # in memory: nothing; Redis: the new text, for readers on every replica
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
         await bus.publish(ResourceUpdated(uri=uri))
+        await tell_legacy(uri)
+
+    async def tell_legacy(uri: str) -> None:
         for connection in list(legacy_subscribers.get(uri, ())):
             try:
                 await connection.send_resource_updated(uri)
             except Exception:  # noqa: BLE001 - a subscriber that left is simply forgotten
                 legacy_subscribers[uri].discard(connection)
+
+    bus.on_remote(tell_legacy)  # changes made on other replicas reach this replica's 2025-era subscribers
 
     # --- tools ---------------------------------------------------------------------------------------------
 
@@ -195,25 +220,44 @@ def build_server(
         """Ask GigaChat and get its answer; the answer streams as progress while it is written."""
         live: _Live = ctx.request_context.lifespan_context
         runner = live.require()
-        conversation = _conversation(store, conversation_id, system)
-        chosen = model or runner.client.settings.model
-        messages = conversation.begin(prompt, chosen, store.max_messages)
-        options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens}
-        uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-        if background:
-            assert live.tasks is not None
-            live.tasks.start_soon(_background_turn, runner, conversation, messages, options, publish)
-            await publish(conversation)
-            return _answer_result(conversation, uri, status="streaming")
+        owner = _owner()
+        async with AsyncExitStack() as held:
+            try:
+                if shared.draining:
+                    raise ToolError("This GigaChat server is shutting down. Retry in a few seconds (another "
+                                    "replica will answer).")
+                if shared.quotas is not None:
+                    await shared.quotas.admit(owner or "")
+                    await held.enter_async_context(shared.quotas.stream(owner or ""))
+                conversation = await _conversation(store, conversation_id, system, owner)
+                chosen = model or runner.client.settings.model
+                messages = await store.begin(conversation, prompt, chosen)
+            except LimitExceeded as exc:
+                raise ToolError(str(exc)) from None
+            except ConversationBusy:
+                raise ToolError(_BUSY.format(conversation_id)) from None
+            except StateUnavailable as exc:
+                raise ToolError(str(exc)) from None
+            options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens}
+            uri = CONVERSATION_URI.format(conversation_id=conversation.id)
+            if background:
+                assert live.tasks is not None
+                live.tasks.start_soon(_background_turn, runner, conversation, messages, options, publish, shared,
+                                      held.pop_all())
+                await publish(conversation)
+                return _answer_result(conversation, uri, status="streaming")
 
-        async def progress(value: float, message: str) -> None:
-            await ctx.report_progress(value, None, message)
+            async def progress(value: float, message: str) -> None:
+                await ctx.report_progress(value, None, message)
 
-        try:
-            await runner.run(conversation, messages, options, progress, publish)
-        except GigaChatError as exc:
-            raise ToolError(await _explain(exc, live, runner, uri)) from None
-        return _answer_result(conversation, uri, status="done")
+            shared.in_flight += 1
+            try:
+                await runner.run(conversation, messages, options, progress, publish)
+            except GigaChatError as exc:
+                raise ToolError(await _explain(exc, live, runner, uri)) from None
+            finally:
+                shared.in_flight -= 1
+            return _answer_result(conversation, uri, status="done")
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
@@ -235,10 +279,12 @@ def build_server(
     ) -> str:
         """The conversation's transcript and status (streaming, done, error, cancelled) as JSON; the way to read a
         background answer in hosts that cannot read resources."""
-        conversation = _known(store, conversation_id)
+        owner = _owner()
+        conversation = await _known(store, conversation_id, owner)
         with anyio.move_on_after(wait_seconds):
             while conversation.busy:
                 await anyio.sleep(0.05)
+                conversation = await _known(store, conversation_id, owner)
         return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation.id)),
                           ensure_ascii=False, indent=1)
 
@@ -259,9 +305,12 @@ def build_server(
     # --- resources -----------------------------------------------------------------------------------------
 
     @server.resource(CONVERSATION_URI, title="GigaChat conversation", mime_type="application/json")
-    def conversation_resource(conversation_id: str) -> str:
+    async def conversation_resource(conversation_id: str) -> str:
         """A conversation's transcript, the answer in flight included, with its status; updates are notified."""
-        conversation = store.peek(conversation_id)
+        try:
+            conversation = await store.find(conversation_id, _owner())
+        except StateUnavailable as exc:
+            raise ResourceError(str(exc)) from None
         if conversation is None:
             raise ResourceError(f"No conversation {conversation_id!r}: it never existed or was dropped by the cap "
                                 f"of {store.max_conversations} conversations.")
@@ -283,6 +332,13 @@ def build_server(
 
     # ctx.session is a per-request proxy; its connection is what stays the same between subscribe and unsubscribe.
     async def subscribe(ctx: ServerRequestContext, params: SubscribeRequestParams) -> EmptyResult:
+        conversation_id = str(params.uri).rpartition("/")[2]
+        if str(params.uri).startswith("gigachat://conversations/") and await store.find(conversation_id,
+                                                                                        _owner()) is None:
+            from mcp.shared.exceptions import MCPError
+            from mcp.types import INVALID_PARAMS
+
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown conversation {conversation_id!r}.")
         legacy_subscribers.setdefault(str(params.uri), set()).add(ctx.session._connection)
         return EmptyResult()
 
@@ -296,36 +352,59 @@ def build_server(
     return server
 
 
-def _conversation(store: ConversationStore, conversation_id: str | None, system: str | None) -> Conversation:
+_BUSY = ("Conversation {} is still answering. Wait for it (get_conversation with wait_seconds), or omit "
+         "conversation_id to start a new conversation.")
+
+
+def _owner() -> str | None:
+    """The authenticated principal of this request (None when the server runs without auth)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    if token is None:
+        return None
+    subject = token.subject or (token.claims or {}).get("sub")
+    issuer = (token.claims or {}).get("iss")
+    return f"{issuer} {subject}" if subject and issuer else token.client_id
+
+
+async def _conversation(store: Conversations, conversation_id: str | None, system: str | None,
+                        owner: str | None) -> Conversation:
     if conversation_id is None:
-        return store.create(system)
-    conversation = _known(store, conversation_id)
+        return await store.create(system, owner)
+    conversation = await _known(store, conversation_id, owner)
     if conversation.busy:
-        raise ToolError(f"Conversation {conversation_id} is still answering. Wait for it (get_conversation with "
-                        "wait_seconds), or omit conversation_id to start a new conversation.")
+        raise ConversationBusy(conversation_id)
     if system is not None:
         conversation.system = system
     return conversation
 
 
-def _known(store: ConversationStore, conversation_id: str) -> Conversation:
+async def _known(store: Conversations, conversation_id: str, owner: str | None) -> Conversation:
     try:
-        return store.get(conversation_id)
-    except UnknownConversation:
+        conversation = await store.find(conversation_id, owner)
+    except StateUnavailable as exc:
+        raise ToolError(str(exc)) from None
+    if conversation is None:
         raise ToolError(f"Unknown conversation_id {conversation_id!r}: it never existed, or it was dropped (this "
                         f"server keeps the {store.max_conversations} most recent). Omit conversation_id to start "
                         "a new conversation.") from None
+    return conversation
 
 
 async def _background_turn(runner: TurnRunner, conversation: Conversation, messages: list[dict[str, str]],
-                           options: dict[str, Any], publish: Any) -> None:
+                           options: dict[str, Any], publish: Any, shared: SharedState, held: AsyncExitStack) -> None:
     """Runs in the server's task group: any failure is recorded in the conversation, never raised into the group."""
+    shared.in_flight += 1
     try:
-        await runner.run(conversation, messages, options, None, publish)
+        async with held:  # the principal's stream, taken when the call was accepted
+            await runner.run(conversation, messages, options, None, publish)
     except GigaChatError as exc:
         log.warning("background answer for %s failed: %s", conversation.id, exc)
     except Exception:  # noqa: BLE001 - already logged and recorded by the runner; the server must live on
         pass
+    finally:
+        shared.in_flight -= 1
 
 
 def _answer_result(conversation: Conversation, uri: str, status: Literal["done", "streaming"]) -> CallToolResult:
