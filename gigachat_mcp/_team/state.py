@@ -93,14 +93,15 @@ class SharedState:
 def open_state(*, max_conversations: int = 100, max_messages: int = 40, redis_url: str | None = None,
                prefix: str = "gigachat-mcp", conversation_ttl: float = 7 * 86400,
                settings: Settings | None = None, requests_per_minute: int = 0, streams_per_principal: int = 0,
-               store: ConversationStore | None = None) -> SharedState:
+               store: ConversationStore | None = None, lease: float = 15.0) -> SharedState:
     """In memory unless `redis_url` is given; with it, everything (tokens included) lives in Redis."""
     if redis_url:
         from .redis_state import redis_state
 
         return redis_state(redis_url, prefix=prefix, max_conversations=max_conversations,
                            max_messages=max_messages, conversation_ttl=conversation_ttl, settings=settings,
-                           requests_per_minute=requests_per_minute, streams_per_principal=streams_per_principal)
+                           requests_per_minute=requests_per_minute, streams_per_principal=streams_per_principal,
+                           lease=lease)
     from .memory import memory_state
 
     return memory_state(max_conversations=max_conversations, max_messages=max_messages, store=store,

@@ -1,0 +1,129 @@
+"""Real programs the team-server tests run: a Redis server (installed by apt if missing) and server replicas."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from gigachat_mcp.emulator import Emulator
+from tests.helpers import gigachat_mcp_command, subprocess_env
+
+REDIS_HELP = ("The team-server tests need a real redis-server. Install it (Debian/Ubuntu: apt-get install -y "
+              "redis-server; macOS: brew install redis) or put it on PATH; as root the tests install it themselves.")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_program(name: str, debian_package: str) -> str:
+    """The program's path; as root on Debian/Ubuntu, apt-get installs it when missing. Never skips."""
+    found = shutil.which(name) or next((p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}") if os.path.exists(p)),
+                                       None)
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        lock = ["-o", "DPkg::Lock::Timeout=300"]
+        subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=False, capture_output=True, timeout=600)
+        done = subprocess.run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", debian_package],
+                              env=env, capture_output=True, text=True, timeout=600)
+        found = shutil.which(name) or next((p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}")
+                                            if os.path.exists(p)), None)
+        if found:
+            return found
+        raise RuntimeError(f"apt-get install {debian_package} failed:\n{done.stderr[-2000:]}")
+    raise RuntimeError(f"{name} is not installed. " + REDIS_HELP)
+
+
+class RedisServer:
+    """redis-server on a loopback port, no persistence; stop() and start() again keep the port."""
+
+    def __init__(self) -> None:
+        self.binary = find_program("redis-server", "redis-server")
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="gigachat-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            sock.recv(16)
+
+
+class Replica:
+    """One `gigachat-mcp serve --transport streamable-http` process."""
+
+    def __init__(self, emulator: Emulator, *args: str, env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1") -> None:
+        self.port = free_port()
+        self.host = host
+        self.log = tempfile.NamedTemporaryFile(prefix="replica-", suffix=".log", delete=False)  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [*gigachat_mcp_command(), "serve", "--transport", "streamable-http", "--host", host, "--port",
+             str(self.port), *args],
+            env=subprocess_env(emulator, GIGACHAT_LOG_LEVEL="INFO", **(env or {})), stdout=subprocess.DEVNULL,
+            stderr=self.log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def wait_ready(self, timeout: float = 30) -> Replica:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"replica exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"replica did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
