@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import anyio
 
 from .redis_link import RedisLink
-from .state import LimitExceeded
+from .state import LimitExceeded, StateUnavailable
 
 __all__ = ["LeaseSet", "RedisLimiter", "RedisQuotas"]
 
@@ -92,7 +92,10 @@ class RedisLimiter:
             while holder is None:
                 await anyio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
-                holder = await self.leases.take(self.key, self.count)
+                try:
+                    holder = await self.leases.take(self.key, self.count)
+                except StateUnavailable:  # Redis away while queued: keep the place in line, ask again
+                    delay = 0.5
         try:
             yield
         finally:

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -38,8 +40,12 @@ class RedisLink:
         self.shown = safe_url(url)
         self.prefix = prefix.rstrip(":")
         self.replica = uuid.uuid4().hex[:12]
+        # A connection broken by a Redis restart is replaced and the command sent again (once, at once): what
+        # failed before reaching Redis is safe to repeat, and every write here is idempotent or checked.
         self.redis: Any = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2,
-                                                  health_check_interval=15)
+                                                  health_check_interval=15,
+                                                  retry=Retry(NoBackoff(), 1),
+                                                  retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self.round_trips = 0  # counted for the benchmark: one per command or pipeline sent
         self._warned_at = 0.0
 

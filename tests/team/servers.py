@@ -73,6 +73,15 @@ class RedisServer:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def shutdown_keeping_data(self) -> None:
+        """SHUTDOWN SAVE: what a restart of a persistent Redis looks like to its clients."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"SHUTDOWN SAVE\r\n")
+            sock.recv(16)
+        assert self.proc is not None
+        self.proc.wait(timeout=10)
+        self.proc = None
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
