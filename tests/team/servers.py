@@ -98,8 +98,8 @@ class Replica:
     """One `gigachat-mcp serve --transport streamable-http` process."""
 
     def __init__(self, emulator: Emulator, *args: str, env: dict[str, str] | None = None,
-                 host: str = "127.0.0.1") -> None:
-        self.port = free_port()
+                 host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.port = port or free_port()
         self.host = host
         self.log = tempfile.NamedTemporaryFile(prefix="replica-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
