@@ -50,8 +50,9 @@ class _Notifier:
         while True:
             await self._changed.wait()
             self._changed = anyio.Event()
-            await self.send()
-            await anyio.sleep(self.interval)
+            started = anyio.current_time()
+            await self.send()  # the interval counts from the start: a slow publish (Redis) does not add to it
+            await anyio.sleep(max(0.0, self.interval - (anyio.current_time() - started)))
 
     async def send(self) -> None:
         conversation = self.conversation
