@@ -86,13 +86,20 @@ class TurnRunner:
     async def run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it."""
+        from ._team.telemetry import chat_span
+
+        with chat_span(options.get("model")) as span:
+            return await self._run(conversation, messages, options, progress, publish, span)
+
+    async def _run(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
+                   progress: Progress | None, publish: Publish, span: Any) -> Conversation:
         notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
         failure: BaseException | None = None
         final: ChatChunk | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(notifier.run)
             try:
-                final = await self._stream(conversation, messages, options, notifier)
+                final = await self._stream(conversation, messages, options, notifier, span)
             except BaseException as exc:  # noqa: BLE001 - decided below, outside the task group
                 failure = exc
             group.cancel_scope.cancel()
@@ -109,12 +116,13 @@ class TurnRunner:
                 log.error("unexpected failure while streaming", exc_info=failure)
                 conversation.finish("error", error=f"Unexpected {type(failure).__name__}; see the server log.")
             await notifier.send()
+        span.finished(conversation)
         if failure is not None:
             raise failure
         return conversation
 
     async def _stream(self, conversation: Conversation, messages: list[dict[str, str]], options: dict[str, Any],
-                      notifier: _Notifier) -> ChatChunk | None:
+                      notifier: _Notifier, span: Any) -> ChatChunk | None:
         async with self.limiter.slot(notifier.poke):  # poke: tell the caller it is queued behind another stream
             conversation.status = "streaming"
             notifier.poke()
@@ -124,6 +132,7 @@ class TurnRunner:
                     if chunk.text:
                         conversation.append(chunk.text)
                         notifier.poke()
+                        span.first_chunk()
                     if chunk.finish_reason is not None:
                         final = chunk
             return final
