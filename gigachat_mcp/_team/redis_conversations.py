@@ -178,21 +178,27 @@ class RedisConversations:
         finished = not conversation.busy
         try:
             self.link.round_trips += 1
-            async with self.link.redis.pipeline(transaction=True) as pipe:
+            # Mid-stream a save is one SETRANGE of the new bytes (plus the status when it changes); the TTLs,
+            # set when the turn began, are refreshed when it ends.
+            async with self.link.redis.pipeline(transaction=finished) as pipe:
                 if raw:
                     pipe.setrange(t, mine.bytes, raw)
-                    pipe.pexpire(t, self.ttl_ms)
-                fields: dict[str, str] = {"status": conversation.status, "length": str(conversation.answer_length),
-                                          "updated_at": repr(conversation.updated_at)}
+                    if mine.bytes == 0:
+                        pipe.pexpire(t, self.ttl_ms)
                 if finished:
-                    fields.update(messages=json.dumps(conversation.messages), error=conversation.error or "",
-                                  finish_reason=conversation.finish_reason or "",
-                                  usage=json.dumps(conversation.usage) if conversation.usage else "")
+                    pipe.hset(h, mapping={
+                        "status": conversation.status, "updated_at": repr(conversation.updated_at),
+                        "messages": json.dumps(conversation.messages), "error": conversation.error or "",
+                        "finish_reason": conversation.finish_reason or "",
+                        "usage": json.dumps(conversation.usage) if conversation.usage else ""})
                     pipe.hincrby(h, "version", 1)
                     pipe.delete(t, a)
-                if raw or finished or conversation.status != mine.status:
-                    pipe.hset(h, mapping=fields)
-                pipe.pexpire(h, self.ttl_ms)
+                    pipe.pexpire(h, self.ttl_ms)
+                elif conversation.status != mine.status:
+                    pipe.hset(h, "status", conversation.status)
+                if len(pipe) == 0:
+                    self.link.round_trips -= 1
+                    return
                 await pipe.execute()
         except UNREACHABLE as exc:
             self.link.warn("saving an answer", exc)

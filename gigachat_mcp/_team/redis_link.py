@@ -35,17 +35,19 @@ def safe_url(url: str) -> str:
 class RedisLink:
     """One asyncio client (a pool that reconnects by itself), the key prefix, and this replica's id."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, max_connections: int = 64) -> None:
         self.url = url
         self.shown = safe_url(url)
         self.prefix = prefix.rstrip(":")
         self.replica = uuid.uuid4().hex[:12]
         # A connection broken by a Redis restart is replaced and the command sent again (once, at once): what
         # failed before reaching Redis is safe to repeat, and every write here is idempotent or checked.
-        self.redis: Any = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2,
-                                                  health_check_interval=15,
-                                                  retry=Retry(NoBackoff(), 1),
-                                                  retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        # A bounded pool that waits for a free connection: a burst of chats queues briefly instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                                        socket_timeout=3, socket_connect_timeout=2,
+                                                        health_check_interval=15, retry=Retry(NoBackoff(), 1),
+                                                        retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        self.redis: Any = aioredis.Redis(connection_pool=pool)
         self.round_trips = 0  # counted for the benchmark: one per command or pipeline sent
         self._warned_at = 0.0
 
@@ -81,3 +83,4 @@ class RedisLink:
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()

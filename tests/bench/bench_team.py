@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -125,7 +124,7 @@ def start_replicas(count: int, env: dict[str, str], redis_url: str) -> list[tupl
                                      "GIGACHAT_MAX_CONNECTIONS": "2000"},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         made.append((proc, port))
-    for proc, port in made:
+    for _proc, port in made:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
