@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+from typing import Any
 
 from ._common import fail, settings_for
 
@@ -56,7 +57,7 @@ def _serve_team(args: argparse.Namespace, settings: object, build_server: object
         check_exposure(options)
     except ExposureRefused as exc:
         return fail(str(exc))
-    auth = None
+    auth: tuple[Any, Any] | None = None
     if args.auth_tokens and args.oauth_issuer:
         return fail("Use either --auth-tokens or --oauth-issuer, not both.")
     if args.auth_tokens:

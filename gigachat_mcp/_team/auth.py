@@ -16,6 +16,7 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
+from pydantic import AnyHttpUrl
 
 __all__ = ["AuthFileError", "JwtVerifier", "StaticTokenVerifier", "load_token_file", "oauth_auth", "static_auth"]
 
@@ -122,13 +123,13 @@ class JwtVerifier:
 def static_auth(path: str | Path, public_url: str | None) -> tuple[StaticTokenVerifier, AuthSettings]:
     verifier = StaticTokenVerifier(load_token_file(path))
     # No resource_server_url: advertising OAuth discovery makes some hosts ignore a configured static header.
-    return verifier, AuthSettings(issuer_url=public_url or "http://localhost", resource_server_url=None)
+    return verifier, AuthSettings(issuer_url=AnyHttpUrl(public_url or "http://localhost"), resource_server_url=None)
 
 
 def oauth_auth(issuer: str, public_url: str, scopes: list[str]) -> tuple[JwtVerifier, AuthSettings]:
     verifier = JwtVerifier(issuer, public_url, scopes)
-    return verifier, AuthSettings(issuer_url=issuer, resource_server_url=public_url, required_scopes=scopes or None,
-                                  validate_token_resource=True)
+    return verifier, AuthSettings(issuer_url=AnyHttpUrl(issuer), resource_server_url=AnyHttpUrl(public_url),
+                                  required_scopes=scopes or None, validate_token_resource=True)
 
 
 def hash_token(token: str) -> str:

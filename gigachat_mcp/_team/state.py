@@ -9,7 +9,7 @@ The token cache is the core's (`client/_tokens.py`); a Redis one is plugged in b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -83,7 +83,7 @@ class SharedState:
     limiter: Callable[[int], StreamLimiter]  # made with the key's stream count when the client is first built
     quotas: Quotas | None = None
     backend: str = "memory"
-    starters: list[Callable[[], AsyncIterator[None]]] = field(default_factory=list)  # run while serving
+    starters: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while serving
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: Callable[[], Awaitable[str | None]] | None = None  # None when ready, else why not
     draining: bool = False  # SIGTERM received: new chats are refused, answers in flight go on

@@ -170,6 +170,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.25)
     parser.add_argument("--fleet-chats", type=int, default=60)
     args = parser.parse_args()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped early: the finally blocks stop Redis and the emulator
     quiet_environment()
     record_arrivals()
     prompt = f"[emulator words={args.words} delay={args.delay} chunk=1]"
