@@ -6,11 +6,27 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.team.servers import RedisServer
+from tests.team.servers import RedisServer, find_program
+
+PROGRAMS = {"redis-server": "redis-server", "haproxy": "haproxy"}
+_missing: dict[str, str] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Install what the team tests run before any test starts (apt can take a minute; no per-test timeout)."""
+    if not any("tests/team/" in item.nodeid for item in session.items):
+        return
+    for program, package in PROGRAMS.items():
+        try:
+            find_program(program, package)
+        except RuntimeError as exc:
+            _missing[program] = str(exc)
 
 
 @pytest.fixture(scope="session")
 def redis_server_session() -> Iterator[RedisServer]:
+    if "redis-server" in _missing:
+        pytest.fail(_missing["redis-server"], pytrace=False)
     try:
         server = RedisServer().start()
     except RuntimeError as exc:

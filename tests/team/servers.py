@@ -15,9 +15,6 @@ import httpx
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import gigachat_mcp_command, subprocess_env
 
-REDIS_HELP = ("The team-server tests need a real redis-server. Install it (Debian/Ubuntu: apt-get install -y "
-              "redis-server; macOS: brew install redis) or put it on PATH; as root the tests install it themselves.")
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -42,7 +39,9 @@ def find_program(name: str, debian_package: str) -> str:
         if found:
             return found
         raise RuntimeError(f"apt-get install {debian_package} failed:\n{done.stderr[-2000:]}")
-    raise RuntimeError(f"{name} is not installed. " + REDIS_HELP)
+    raise RuntimeError(f"{name} is not installed and the team-server tests need it: apt-get install -y "
+                       f"{debian_package} (brew install {debian_package.removesuffix('-server')} on macOS), or run "
+                       "the tests as root on Debian/Ubuntu so they install it themselves.")
 
 
 class RedisServer:
