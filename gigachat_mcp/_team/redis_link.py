@@ -35,7 +35,7 @@ def safe_url(url: str) -> str:
 class RedisLink:
     """One asyncio client (a pool that reconnects by itself), the key prefix, and this replica's id."""
 
-    def __init__(self, url: str, prefix: str, max_connections: int = 64) -> None:
+    def __init__(self, url: str, prefix: str, max_connections: int = 128) -> None:
         self.url = url
         self.shown = safe_url(url)
         self.prefix = prefix.rstrip(":")
@@ -43,7 +43,7 @@ class RedisLink:
         # A connection broken by a Redis restart is replaced and the command sent again (once, at once): what
         # failed before reaching Redis is safe to repeat, and every write here is idempotent or checked.
         # A bounded pool that waits for a free connection: a burst of chats queues briefly instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=30,
                                                         socket_timeout=3, socket_connect_timeout=2,
                                                         health_check_interval=15, retry=Retry(NoBackoff(), 1),
                                                         retry_on_error=[RedisConnectionError, RedisTimeoutError])

@@ -196,6 +196,8 @@ def main() -> None:
                     print(f"{size:>6} {backend:>7} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['cpu_per_chunk_us']:>13.0f} "
                           f"{ratio:>9.2f}x {redis_us if backend == 'redis' else 0:>22.1f} "
                           f"{r['trips_per_answer']:>19.1f} {r['wall']:>7.1f} {r['failures']:>6.0f}")
+            if not args.fleet_chats:
+                return
             print(f"\n{args.fleet_chats} chats over HTTP, real replica processes sharing Redis")
             print(f"{'replicas':>9} {'wall s':>7} {'first progress p50 ms':>22} {'p99 ms':>8}")
             for count in (1, 3):
