@@ -146,6 +146,10 @@ def build_server(
     store = shared.conversations
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
     bus = shared.bus
+    if auth:  # each principal's listen streams hear only about its own conversations
+        from ._team.subscriptions import PrincipalBus
+
+        bus = PrincipalBus(bus, _owner)
     legacy_subscribers: dict[str, set[Any]] = {}
 
     @asynccontextmanager
@@ -179,9 +183,15 @@ def build_server(
     _install_redaction(settings)
 
     async def publish(conversation: Conversation) -> None:
+        owner = store.owner(conversation.id) if auth else None
         await store.save(conversation)  # in memory: nothing; Redis: the new text, for readers on every replica
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-        await bus.publish(ResourceUpdated(uri=uri))
+        if auth:
+            from ._team.subscriptions import OwnedUpdate
+
+            await bus.publish(OwnedUpdate(uri=uri, owner=owner))
+        else:
+            await bus.publish(ResourceUpdated(uri=uri))
         await tell_legacy(uri)
 
     async def tell_legacy(uri: str) -> None:

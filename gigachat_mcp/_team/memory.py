@@ -52,6 +52,9 @@ class MemoryConversations:
     async def save(self, conversation: Conversation) -> None:
         return None
 
+    def owner(self, conversation_id: str) -> str | None:
+        return self._owners.get(conversation_id)
+
     async def close(self) -> None:
         return None
 

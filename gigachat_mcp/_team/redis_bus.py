@@ -23,6 +23,7 @@ from mcp.server.subscriptions import (
 
 from .redis_link import UNREACHABLE, RedisLink
 from .state import RemoteListener
+from .subscriptions import OwnedUpdate
 
 __all__ = ["RedisSubscriptionBus"]
 
@@ -54,7 +55,9 @@ class RedisSubscriptionBus:
     async def publish(self, event: ServerEvent) -> None:
         self._tell_local(event)
         if isinstance(event, ResourceUpdated):
-            payload = {"o": self.link.replica, "u": event.uri}
+            payload: dict[str, Any] = {"o": self.link.replica, "u": event.uri}
+            if isinstance(event, OwnedUpdate):
+                payload["w"] = event.owner
         else:
             payload = {"o": self.link.replica, "k": next(k for k, c in _KINDS.items() if isinstance(event, c))}
         try:
@@ -100,7 +103,7 @@ class RedisSubscriptionBus:
             return
         if "u" in payload:
             uri = str(payload["u"])
-            self._tell_local(ResourceUpdated(uri=uri))
+            self._tell_local(OwnedUpdate(uri=uri, owner=payload["w"]) if "w" in payload else ResourceUpdated(uri=uri))
             for listener in self._remote:
                 try:
                     await listener(uri)

@@ -212,6 +212,10 @@ class RedisConversations:
             self.writing.pop(conversation.id, None)
             self.unsaved.discard(conversation.id)
 
+    def owner(self, conversation_id: str) -> str | None:
+        mine = self.writing.get(conversation_id)
+        return (mine.owner or None) if mine is not None else None
+
     async def renew(self) -> None:
         """Keep the alive keys of the answers streaming here; write answers that finished while Redis was away."""
         for conversation_id in list(self.unsaved):

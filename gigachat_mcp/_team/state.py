@@ -55,6 +55,9 @@ class Conversations(Protocol):
         """Make what changed since the last save (status, new answer text) visible to readers. Never raises for an
         unreachable backend: the change is kept and written by a later save."""
 
+    def owner(self, conversation_id: str) -> str | None:
+        """The owner of a conversation this process is answering (None when unknown or without auth)."""
+
     async def close(self) -> None: ...
 
 

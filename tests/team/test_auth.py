@@ -82,6 +82,27 @@ async def test_static_tokens_two_principals_are_isolated_across_replicas(emulato
             await bob_legacy.subscribe_resource(uri)
         own = await alice_on_b.call_tool("chat", {"prompt": "go on", "conversation_id": cid})
         assert not own.is_error and "alice's secret plan" in own.structured_content["text"]
+    # 2026 subscriptions: bob listening on alice's conversation hears nothing while alice's own stream hears it grow
+    heard = {"alice": 0, "bob": 0}
+    async with as_user(b.url, "bob-secret-token") as bob, as_user(b.url, "alice-secret-token") as alice_b, \
+            as_user(a.url, "alice-secret-token") as alice_a:
+        async with bob.listen(resource_subscriptions=[uri]) as bob_hears, \
+                alice_b.listen(resource_subscriptions=[uri]) as alice_hears:
+            async def count(name: str, subscription) -> None:  # type: ignore[no-untyped-def]
+                async for _ in subscription:
+                    heard[name] += 1
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(count, "bob", bob_hears)
+                group.start_soon(count, "alice", alice_hears)
+                await alice_a.call_tool("chat", {"prompt": "more [emulator words=40 delay=0.02]",
+                                                 "conversation_id": cid})
+                with anyio.fail_after(10):
+                    while heard["alice"] < 3:
+                        await anyio.sleep(0.05)
+                await anyio.sleep(0.3)
+                group.cancel_scope.cancel()
+    assert heard["alice"] >= 3 and heard["bob"] == 0
     for replica in (a, b):
         assert "alice-secret-token" not in replica.output() and "bob-secret-token" not in replica.output()
 
