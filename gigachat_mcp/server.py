@@ -183,15 +183,17 @@ def build_server(
     _install_redaction(settings)
 
     async def publish(conversation: Conversation) -> None:
-        owner = store.owner(conversation.id) if auth else None
-        await store.save(conversation)  # in memory: nothing; Redis: the new text, for readers on every replica
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
         if auth:
             from ._team.subscriptions import OwnedUpdate
 
-            await bus.publish(OwnedUpdate(uri=uri, owner=owner))
+            event: ResourceUpdated = OwnedUpdate(uri=uri, owner=store.owner(conversation.id))
         else:
-            await bus.publish(ResourceUpdated(uri=uri))
+            event = ResourceUpdated(uri=uri)
+        if shared.announce is not None:  # Redis: the new text and the event in one round trip
+            await shared.announce(conversation, event)
+        else:  # in memory: the conversation is the live object; tell this process's listeners
+            await bus.publish(event)
         await tell_legacy(uri)
 
     async def tell_legacy(uri: str) -> None:

@@ -49,8 +49,8 @@ class MemoryConversations:
             raise ConversationBusy(conversation.id)
         return conversation.begin(prompt, model, self.max_messages)
 
-    async def save(self, conversation: Conversation) -> None:
-        return None
+    async def save(self, conversation: Conversation) -> bool:
+        return True  # the objects are live: readers already see the change
 
     def owner(self, conversation_id: str) -> str | None:
         return self._owners.get(conversation_id)

@@ -53,20 +53,30 @@ class RedisSubscriptionBus:
         self._remote.append(listener)
 
     async def publish(self, event: ServerEvent) -> None:
-        self._tell_local(event)
+        self.tell_local(event)
+        await self.publish_remote(event)
+
+    async def publish_remote(self, event: ServerEvent) -> None:
+        try:
+            self.link.round_trips += 1
+            await self.link.redis.publish(self.channel, self._encode(event))
+        except UNREACHABLE as exc:  # subscribers elsewhere miss this one; the next change tells them
+            self.link.warn("publishing a change", exc)
+
+    def queue(self, pipe: Any, event: ServerEvent) -> None:
+        """Add the event's PUBLISH to a pipeline about to be sent (the store's save): one round trip for both."""
+        pipe.publish(self.channel, self._encode(event))
+
+    def _encode(self, event: ServerEvent) -> str:
         if isinstance(event, ResourceUpdated):
             payload: dict[str, Any] = {"o": self.link.replica, "u": event.uri}
             if isinstance(event, OwnedUpdate):
                 payload["w"] = event.owner
         else:
             payload = {"o": self.link.replica, "k": next(k for k, c in _KINDS.items() if isinstance(event, c))}
-        try:
-            self.link.round_trips += 1
-            await self.link.redis.publish(self.channel, json.dumps(payload))
-        except UNREACHABLE as exc:  # subscribers elsewhere miss this one; the next change tells them
-            self.link.warn("publishing a change", exc)
+        return json.dumps(payload)
 
-    def _tell_local(self, event: ServerEvent) -> None:
+    def tell_local(self, event: ServerEvent) -> None:
         for listener in list(self._listeners.values()):
             try:
                 listener(event)
@@ -103,11 +113,11 @@ class RedisSubscriptionBus:
             return
         if "u" in payload:
             uri = str(payload["u"])
-            self._tell_local(OwnedUpdate(uri=uri, owner=payload["w"]) if "w" in payload else ResourceUpdated(uri=uri))
+            self.tell_local(OwnedUpdate(uri=uri, owner=payload["w"]) if "w" in payload else ResourceUpdated(uri=uri))
             for listener in self._remote:
                 try:
                     await listener(uri)
                 except Exception:  # noqa: BLE001
                     log.exception("remote change listener raised; continuing")
         elif payload.get("k") in _KINDS:
-            self._tell_local(_KINDS[payload["k"]]())
+            self.tell_local(_KINDS[payload["k"]]())

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,10 +169,12 @@ class RedisConversations:
         self.writing[conversation.id] = _Writing(conversation, (fields or b"").decode(), status="queued")
         return messages
 
-    async def save(self, conversation: Conversation) -> None:
+    async def save(self, conversation: Conversation, also: Callable[[Any], None] | None = None) -> bool:
+        """Write what changed; `also` adds commands (the change's PUBLISH) to the same round trip. True when
+        that round trip was sent."""
         mine = self.writing.get(conversation.id)
         if mine is None:
-            return
+            return False
         h, t, a = self._keys(conversation.id)
         delta = _text_since(conversation, mine.chars)
         raw = delta.encode()
@@ -198,19 +201,22 @@ class RedisConversations:
                     pipe.hset(h, "status", conversation.status)
                 if len(pipe) == 0:
                     self.link.round_trips -= 1
-                    return
+                    return False
+                if also is not None:
+                    also(pipe)
                 await pipe.execute()
         except UNREACHABLE as exc:
             self.link.warn("saving an answer", exc)
             if finished:
                 self.unsaved.add(conversation.id)
-            return
+            return True  # the change is announced when the save gets through
         mine.chars += len(delta)
         mine.bytes += len(raw)
         mine.status = conversation.status
         if finished:
             self.writing.pop(conversation.id, None)
             self.unsaved.discard(conversation.id)
+        return True
 
     def owner(self, conversation_id: str) -> str | None:
         mine = self.writing.get(conversation_id)

@@ -53,7 +53,13 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
 
         _tokens.use_shared_cache(redis_token_caches(url, link.prefix, settings.secrets))
 
-    state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis",
+    async def announce(conversation: Any, event: Any) -> None:
+        """Save the change and publish it in one round trip; local listeners hear at once."""
+        bus.tell_local(event)
+        if not await conversations.save(conversation, also=lambda pipe: bus.queue(pipe, event)):
+            await bus.publish_remote(event)
+
+    state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis", announce=announce,
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
                         starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping)

@@ -51,7 +51,7 @@ class Conversations(Protocol):
     async def begin(self, conversation: Conversation, prompt: str, model: str) -> list[dict[str, str]]:
         """Start a turn (raises ConversationBusy if one is running anywhere); returns the messages to send."""
 
-    async def save(self, conversation: Conversation) -> None:
+    async def save(self, conversation: Conversation) -> bool:
         """Make what changed since the last save (status, new answer text) visible to readers. Never raises for an
         unreachable backend: the change is kept and written by a later save."""
 
@@ -89,6 +89,7 @@ class SharedState:
     starters: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while serving
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: Callable[[], Awaitable[str | None]] | None = None  # None when ready, else why not
+    announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
     draining: bool = False  # SIGTERM received: new chats are refused, answers in flight go on
     in_flight: int = 0  # turns streaming in this process
 
