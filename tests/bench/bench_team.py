@@ -181,10 +181,10 @@ def main() -> None:
         with emulator_process("--no-tls") as env:
             settings = Settings.resolve(environ={}, **settings_from(env), token_cache="memory",
                                         max_connections=2000)
-            print(f"slow stream: ~{args.words + 25} chunks per answer, one every {args.delay} s "
-                  f"(the emulator's preamble line adds ~25 words)")
+            print(f"slow stream: one chunk every {args.delay} s")
             print(f"{'chats':>6} {'state':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/chunk':>13} {'vs memory':>10} "
-                  f"{'redis-server us/chunk':>22} {'Redis trips/answer':>19} {'wall s':>7} {'failed':>6}")
+                  f"{'redis-server us/chunk':>22} {'Redis trips/answer':>19} {'chunks/answer':>14} {'wall s':>7} "
+                  f"{'failed':>6}")
             for size in [int(s) for s in args.sizes.split(",")]:
                 results = {}
                 for backend in ("memory", "redis"):
@@ -195,7 +195,8 @@ def main() -> None:
                     ratio = r["cpu_per_chunk_us"] / results["memory"]["cpu_per_chunk_us"]
                     print(f"{size:>6} {backend:>7} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['cpu_per_chunk_us']:>13.0f} "
                           f"{ratio:>9.2f}x {redis_us if backend == 'redis' else 0:>22.1f} "
-                          f"{r['trips_per_answer']:>19.1f} {r['wall']:>7.1f} {r['failures']:>6.0f}")
+                          f"{r['trips_per_answer']:>19.1f} {r['chunks'] / size:>14.1f} {r['wall']:>7.1f} "
+                          f"{r['failures']:>6.0f}")
             if not args.fleet_chats:
                 return
             print(f"\n{args.fleet_chats} chats over HTTP, real replica processes sharing Redis")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.team.servers import RedisServer, find_program
+from tests.team.servers import RedisServer, ensure_programs
 
 PROGRAMS = {"redis-server": "redis-server", "haproxy": "haproxy"}
 _missing: dict[str, str] = {}
@@ -16,11 +16,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Install what the team tests run before any test starts (apt can take a minute; no per-test timeout)."""
     if not any("tests/team/" in item.nodeid for item in session.items):
         return
-    for program, package in PROGRAMS.items():
-        try:
-            find_program(program, package)
-        except RuntimeError as exc:
-            _missing[program] = str(exc)
+    _missing.update(ensure_programs(PROGRAMS))
 
 
 @pytest.fixture(scope="session")

@@ -22,26 +22,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def find_program(name: str, debian_package: str) -> str:
-    """The program's path; as root on Debian/Ubuntu, apt-get installs it when missing. Never skips."""
-    found = shutil.which(name) or next((p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}") if os.path.exists(p)),
-                                       None)
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+def _which(name: str) -> str | None:
+    return shutil.which(name) or next((p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}") if os.path.exists(p)),
+                                      None)
+
+
+def ensure_programs(programs: dict[str, str]) -> dict[str, str]:
+    """Install the missing programs (name -> Debian package) with one apt-get run when root; return what is still
+    missing, with a message saying how to install it. Never skips: the caller fails with that message."""
+    missing = {name: package for name, package in programs.items() if _which(name) is None}
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         lock = ["-o", "DPkg::Lock::Timeout=300"]
-        subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=False, capture_output=True, timeout=600)
-        done = subprocess.run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", debian_package],
-                              env=env, capture_output=True, text=True, timeout=600)
-        found = shutil.which(name) or next((p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}")
-                                            if os.path.exists(p)), None)
-        if found:
-            return found
-        raise RuntimeError(f"apt-get install {debian_package} failed:\n{done.stderr[-2000:]}")
-    raise RuntimeError(f"{name} is not installed and the team-server tests need it: apt-get install -y "
-                       f"{debian_package} (brew install {debian_package.removesuffix('-server')} on macOS), or run "
-                       "the tests as root on Debian/Ubuntu so they install it themselves.")
+        subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=False, capture_output=True, timeout=900)
+        subprocess.run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", *missing.values()],
+                       env=env, check=False, capture_output=True, timeout=900)
+    return {name: (f"{name} is not installed and the team-server tests need it: apt-get install -y {package} "
+                   f"(brew install {package.removesuffix('-server')} on macOS), or run the tests as root on "
+                   "Debian/Ubuntu so they install it themselves.")
+            for name, package in programs.items() if _which(name) is None}
+
+
+def find_program(name: str, debian_package: str) -> str:
+    """The program's path, installed first if need be; raises RuntimeError saying how to install it."""
+    problem = ensure_programs({name: debian_package}).get(name)
+    if problem:
+        raise RuntimeError(problem)
+    return str(_which(name))
 
 
 class RedisServer:
