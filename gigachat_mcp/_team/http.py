@@ -120,7 +120,7 @@ def serve_http(server: Any, state: SharedState, settings: Any, options: HttpOpti
     app = server.streamable_http_app(host=options.host, transport_security=transport_security(options))
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning",
                             timeout_graceful_shutdown=2, lifespan="on")
-    uvicorn_server = _DrainingServer(config, state, options.grace)
+    uvicorn_server = _draining_server(config, state, options.grace)
 
     async def main() -> None:
         try:
@@ -132,30 +132,27 @@ def serve_http(server: Any, state: SharedState, settings: Any, options: HttpOpti
     anyio.run(main)
 
 
-class _DrainingServer:
-    """uvicorn.Server whose first SIGTERM drains before stopping."""
+def _draining_server(config: Any, state: SharedState, grace: float) -> Any:
+    """A uvicorn.Server whose first SIGTERM drains before stopping and whose second exits at once."""
+    import uvicorn
 
-    def __new__(cls, config: Any, state: SharedState, grace: float) -> Any:
-        import uvicorn
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if state.draining:  # the second signal: now
+                log.warning("second signal: exiting at once")
+                os._exit(128 + sig)
+            if sig not in (signal.SIGTERM, signal.SIGINT):
+                return super().handle_exit(sig, frame)
+            state.draining = True
+            log.warning("draining: refusing new chats, %d answer(s) in flight get %.0f s", state.in_flight, grace)
+            threading.Thread(target=self._drain, args=(sig, frame), daemon=True).start()
 
-        class DrainingServer(uvicorn.Server):
-            def handle_exit(self, sig: int, frame: Any) -> None:
-                if state.draining:  # the second signal: now
-                    log.warning("second signal: exiting at once")
-                    os._exit(128 + sig)
-                if sig not in (signal.SIGTERM, signal.SIGINT):
-                    return super().handle_exit(sig, frame)
-                state.draining = True
-                log.warning("draining: refusing new chats, %d answer(s) in flight get %.0f s", state.in_flight, grace)
-                threading.Thread(target=self._drain, args=(sig, frame), daemon=True).start()
+        def _drain(self, sig: int, frame: Any) -> None:
+            deadline = time.monotonic() + grace
+            while state.in_flight and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if state.in_flight:
+                log.warning("grace period over: %d answer(s) are stopped and kept as cancelled", state.in_flight)
+            uvicorn.Server.handle_exit(self, sig, frame)
 
-            def _drain(self, sig: int, frame: Any) -> None:
-                deadline = time.monotonic() + grace
-                while state.in_flight and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                if state.in_flight:
-                    log.warning("grace period over: %d answer(s) are stopped and kept as cancelled",
-                                state.in_flight)
-                uvicorn.Server.handle_exit(self, sig, frame)
-
-        return DrainingServer(config)
+    return DrainingServer(config)
