@@ -50,8 +50,9 @@ class _Notifier:
         while True:
             await self._changed.wait()
             self._changed = anyio.Event()
-            await self.send()
-            await anyio.sleep(self.interval)
+            started = anyio.current_time()
+            await self.send()  # the interval counts from the start: a slow publish (Redis) does not add to it
+            await anyio.sleep(max(0.0, self.interval - (anyio.current_time() - started)))
 
     async def send(self) -> None:
         conversation = self.conversation
@@ -70,12 +71,17 @@ class _Notifier:
 class TurnRunner:
     """Runs turns against one AsyncGigaChat, at most `max_streams` upstream streams at a time."""
 
-    def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000) -> None:
+    def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000,
+                 limiter: Any = None) -> None:
         self.client = client
         self.max_streams = max_streams
         self.interval = interval
         self.tail = tail
-        self._slots = anyio.Semaphore(max_streams)
+        if limiter is None:
+            from ._team.memory import MemoryLimiter
+
+            limiter = MemoryLimiter(max_streams)
+        self.limiter = limiter  # a _team.state.StreamLimiter: this process's, or the fleet's
         self._stops: dict[str, anyio.CancelScope] = {}  # turns running in this process, by conversation id
 
     def stop(self, conversation_id: str) -> bool:
@@ -91,6 +97,13 @@ class TurnRunner:
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it.
         A turn ended by `stop()` returns normally with the conversation `cancelled`."""
+        from ._team.telemetry import chat_span
+
+        with chat_span(options.get("model")) as span:
+            return await self._run(conversation, messages, options, progress, publish, span)
+
+    async def _run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
+                   progress: Progress | None, publish: Publish, span: Any) -> Conversation:
         notifier = _Notifier(conversation, progress, publish, self.interval, self.tail)
         failure: BaseException | None = None
         final: ChatChunk | None = None
@@ -100,7 +113,7 @@ class TurnRunner:
             self._stops[conversation.id] = stop
             try:
                 with stop:
-                    final = await self._stream(conversation, messages, options, notifier)
+                    final = await self._stream(conversation, messages, options, notifier, span)
             except BaseException as exc:  # noqa: BLE001 - decided below, outside the task group
                 failure = exc
             finally:
@@ -126,18 +139,14 @@ class TurnRunner:
                 log.error("unexpected failure while streaming", exc_info=failure)
                 conversation.finish("error", error=f"Unexpected {type(failure).__name__}; see the server log.")
             await notifier.send()
+        span.finished(conversation)
         if failure is not None:
             raise failure
         return conversation
 
     async def _stream(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
-                      notifier: _Notifier) -> ChatChunk | None:
-        try:
-            self._slots.acquire_nowait()
-        except anyio.WouldBlock:
-            notifier.poke()  # tell the caller it is queued behind another stream
-            await self._slots.acquire()
-        try:
+                      notifier: _Notifier, span: Any) -> ChatChunk | None:
+        async with self.limiter.slot(notifier.poke):  # poke: tell the caller it is queued behind another stream
             conversation.status = "streaming"
             notifier.poke()
             final = None
@@ -149,11 +158,10 @@ class TurnRunner:
                     if chunk.text:
                         conversation.append(chunk.text)
                         notifier.poke()
+                        span.first_chunk()
                     if chunk.finish_reason is not None:
                         final = chunk
             return final
-        finally:
-            self._slots.release()
 
 
 def _files(final: ChatChunk | None) -> list[dict[str, str]]:

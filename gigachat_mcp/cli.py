@@ -41,6 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     serve.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+    team = serve.add_argument_group("team server (streamable-http)")
+    team.add_argument("--redis", metavar="URL", help="keep conversations, subscriptions, tokens and stream slots in "
+                                                     "Redis so replicas share them (or GIGACHAT_MCP_REDIS_URL)")
+    team.add_argument("--redis-prefix", default="gigachat-mcp", help="key prefix, for deployments sharing a Redis")
+    team.add_argument("--auth-tokens", metavar="FILE", help="static bearer tokens: 'principal: sha256hex' per line")
+    team.add_argument("--oauth-issuer", metavar="URL", help="accept JWTs from this OAuth issuer (its JWKS)")
+    team.add_argument("--public-url", metavar="URL", help="this server's URL as clients see it (JWT audience)")
+    team.add_argument("--oauth-scope", action="append", metavar="SCOPE", help="scope tokens must carry (repeatable)")
+    team.add_argument("--allowed-host", action="append", metavar="HOST",
+                      help="public host name accepted in Host/Origin (repeatable; DNS-rebinding protection)")
+    team.add_argument("--insecure-no-auth", action="store_true",
+                      help="allow serving beyond loopback without authentication (trusted networks only)")
+    team.add_argument("--requests-per-minute", type=int, default=0, metavar="N", help="per user (0: no limit)")
+    team.add_argument("--streams-per-user", type=int, default=0, metavar="N",
+                      help="answers in flight per user (0: no limit)")
+    team.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+                      help="on SIGTERM, how long answers in flight may finish (default 30)")
+    team.add_argument("--lease-seconds", type=float, default=15.0, metavar="SECONDS",
+                      help="how soon a dead replica's streams and answers are released (default 15)")
+    team.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log format")
 
     ask = commands.add_parser("ask", help="ask once and stream the answer to the terminal",
                               description="Ask GigaChat once; the answer streams to stdout. Exit codes: 0 ok, "

@@ -15,7 +15,7 @@ import logging
 import re
 import warnings
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -24,7 +24,7 @@ import anyio.abc
 from mcp.server import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.server.subscriptions import ResourceUpdated
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INVALID_PARAMS,
@@ -42,9 +42,17 @@ from pydantic import BaseModel, Field, ValidationError
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
 from ._app import LiveView
 from ._arguments import ArgumentProblem, check, combine, explain
-from ._conversations import Conversation, ConversationStore, UnknownConversation
+from ._conversations import Conversation, ConversationStore
 from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
+from ._team.state import (
+    ConversationBusy,
+    Conversations,
+    LimitExceeded,
+    SharedState,
+    StateUnavailable,
+    open_state,
+)
 from ._turns import TurnRunner
 
 __all__ = ["build_server"]
@@ -188,6 +196,7 @@ class _Live:
     config_error: ConfigError | None
     progress_interval: float
     progress_tail: int
+    state: SharedState
     runner: TurnRunner | None = None
     tasks: anyio.abc.TaskGroup | None = None
     models: list[str] = field(default_factory=list)
@@ -202,7 +211,7 @@ class _Live:
             s = self.settings
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
             self.runner = TurnRunner(AsyncGigaChat(s), max_streams=streams, interval=self.progress_interval,
-                                     tail=self.progress_tail)
+                                     tail=self.progress_tail, limiter=self.state.limiter(streams))
         return self.runner
 
 
@@ -214,30 +223,42 @@ def build_server(
     progress_interval: float = 0.1,
     progress_tail: int = 2000,
     conversations: ConversationStore | None = None,
+    state: SharedState | None = None,
+    auth: tuple[Any, Any] | None = None,
 ) -> MCPServer:
     """The GigaChat MCP server. Settings come from GIGACHAT_* unless given; a bad setting is reported by the
     tools (naming the variable), so the server still starts and the host can show the error. Pass
-    `conversations` to look at (or share) the store; otherwise one is made with the two caps."""
+    `conversations` to look at (or share) the store; otherwise one is made with the two caps. A team server
+    passes `state` (Redis-backed, see _team) and `auth` (a TokenVerifier and its AuthSettings)."""
     config_error: ConfigError | None = None
     if settings is None:
         try:
             settings = Settings.resolve()
         except ConfigError as exc:
             config_error = exc
-    store = conversations if conversations is not None else ConversationStore(max_conversations, max_messages)
+    if state is None:
+        state = open_state(max_conversations=max_conversations, max_messages=max_messages, store=conversations)
+    shared = state
+    store = shared.conversations
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
-    bus = InMemorySubscriptionBus()
+    bus = shared.bus
+    if auth:  # each principal's listen streams hear only about its own conversations
+        from ._team.subscriptions import PrincipalBus
+
+        bus = PrincipalBus(bus, _owner)
     legacy_subscribers: dict[str, set[Any]] = {}
-    view = LiveView(store, find=lambda cid, ctx: _known(store, cid),  # the live view for Apps hosts
+    view = LiveView(store, find=lambda cid, ctx: _known(store, cid, _owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: ctx.request_context.lifespan_context.runner,
                     uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
     bus.subscribe(view.on_event)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[_Live]:
-        live = _Live(settings, config_error, progress_interval, progress_tail)
+        live = _Live(settings, config_error, progress_interval, progress_tail, shared)
         async with anyio.create_task_group() as tasks:
             live.tasks = tasks
+            for start in shared.starters:  # the shared state's background work (pub/sub reader, lease renewal)
+                tasks.start_soon(start)
             running.append(live)
             try:
                 yield live
@@ -257,6 +278,8 @@ def build_server(
         subscriptions=bus,
         log_level=(settings.log_level if settings else "WARNING"),  # type: ignore[arg-type]
         extensions=[view.apps],
+        token_verifier=auth[0] if auth else None,
+        auth=auth[1] if auth else None,
     )
     server.middleware.append(view.listing)
     add_prompts(server)
@@ -264,12 +287,47 @@ def build_server(
 
     async def publish(conversation: Conversation) -> None:
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-        await bus.publish(ResourceUpdated(uri=uri))
+        if auth:
+            from ._team.subscriptions import OwnedUpdate
+
+            event: ResourceUpdated = OwnedUpdate(uri=uri, owner=store.owner(conversation.id))
+        else:
+            event = ResourceUpdated(uri=uri)
+        if shared.announce is not None:  # Redis: the new text and the event in one round trip
+            await shared.announce(conversation, event)
+        else:  # in memory: the conversation is the live object; tell this process's listeners
+            await bus.publish(event)
+        await tell_legacy(uri)
+
+    async def tell_legacy(uri: str) -> None:
         for connection in list(legacy_subscribers.get(uri, ())):
             try:
                 await connection.send_resource_updated(uri)
             except Exception:  # noqa: BLE001 - a subscriber that left is simply forgotten
                 legacy_subscribers[uri].discard(connection)
+
+    bus.on_remote(tell_legacy)  # changes made on other replicas reach this replica's 2025-era subscribers
+
+    async def begin_turn(held: AsyncExitStack, owner: str | None, conversation_id: str | None,
+                         system: str | None, prompt: str, model: str,
+                         attachments: list[str] | None = None) -> tuple[Conversation, list[dict[str, Any]]]:
+        """Admit a turn (draining, the principal's limits) and start it in its conversation; the principal's
+        stream is held in `held` for as long as the caller keeps it."""
+        try:
+            if shared.draining:
+                raise ToolError("This GigaChat server is shutting down. Retry in a few seconds (another "
+                                "replica will answer).")
+            if shared.quotas is not None:
+                await shared.quotas.admit(owner or "")
+                await held.enter_async_context(shared.quotas.stream(owner or ""))
+            conversation = await _conversation(store, conversation_id, system, owner)
+            return conversation, await store.begin(conversation, prompt, model, attachments)
+        except LimitExceeded as exc:
+            raise ToolError(str(exc)) from None
+        except ConversationBusy:
+            raise ToolError(_BUSY.format(conversation_id)) from None
+        except StateUnavailable as exc:
+            raise ToolError(str(exc)) from None
 
     # --- tools ---------------------------------------------------------------------------------------------
 
@@ -315,30 +373,35 @@ def build_server(
         when asked to (the image comes back as image content)."""
         live: _Live = ctx.request_context.lifespan_context
         runner = live.require()
+        owner = _owner()
         attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
-        conversation = _conversation(store, conversation_id, system)
         chosen = model or runner.client.settings.model
-        messages = conversation.begin(prompt, chosen, store.max_messages, attached)
-        options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens,
-                   "tools": ["image_generate"] if runner.client.settings.image_generation else None}
-        if reasoning_effort or web_search or json_schema is not None:
-            options = _richer_options(options, reasoning_effort, web_search, json_schema)
-        uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-        if background:
-            assert live.tasks is not None
-            live.tasks.start_soon(_background_turn, runner, conversation, messages, options, publish)
-            await publish(conversation)
-            return _answer_result(conversation, uri, status="streaming")
+        async with AsyncExitStack() as held:
+            conversation, messages = await begin_turn(held, owner, conversation_id, system, prompt, chosen, attached)
+            options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens,
+                       "tools": ["image_generate"] if runner.client.settings.image_generation else None}
+            if reasoning_effort or web_search or json_schema is not None:
+                options = _richer_options(options, reasoning_effort, web_search, json_schema)
+            uri = CONVERSATION_URI.format(conversation_id=conversation.id)
+            if background:
+                assert live.tasks is not None
+                live.tasks.start_soon(_background_turn, runner, conversation, messages, options, publish, shared,
+                                      held.pop_all())
+                await publish(conversation)
+                return _answer_result(conversation, uri, status="streaming")
 
-        async def progress(value: float, message: str) -> None:
-            await ctx.report_progress(value, None, message)
+            async def progress(value: float, message: str) -> None:
+                await ctx.report_progress(value, None, message)
 
-        try:
-            await runner.run(conversation, messages, options, progress, publish)
-        except GigaChatError as exc:
-            raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
-        status = "cancelled" if conversation.status == "cancelled" else "done"
-        return _with_sources(await _with_images(_answer_result(conversation, uri, status=status), runner))
+            shared.in_flight += 1
+            try:
+                await runner.run(conversation, messages, options, progress, publish)
+            except GigaChatError as exc:
+                raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
+            finally:
+                shared.in_flight -= 1
+            status = "cancelled" if conversation.status == "cancelled" else "done"
+            return _with_sources(await _with_images(_answer_result(conversation, uri, status=status), runner))
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
@@ -360,10 +423,12 @@ def build_server(
     ) -> str:
         """The conversation's transcript and status (streaming, done, error, cancelled) as JSON; the way to read a
         background answer in hosts that cannot read resources."""
-        conversation = _known(store, conversation_id)
+        owner = _owner()
+        conversation = await _known(store, conversation_id, owner)
         with anyio.move_on_after(wait_seconds):
             while conversation.busy:
                 await anyio.sleep(0.05)
+                conversation = await _known(store, conversation_id, owner)
         return json.dumps(conversation.snapshot(CONVERSATION_URI.format(conversation_id=conversation.id)),
                           ensure_ascii=False, indent=1)
 
@@ -400,15 +465,18 @@ def build_server(
         live: _Live = ctx.request_context.lifespan_context
         runner = live.require()
         system = f"Рисуй в стиле: {style}. Draw in this style: {style}." if style else None
-        conversation = _conversation(store, conversation_id, system)
         chosen = runner.client.settings.model
-        messages = conversation.begin(prompt, chosen, store.max_messages)
-        options = {"model": chosen, "tools": ["image_generate"], "tool_choice": "image_generate"}
-        uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-        try:
-            await runner.run(conversation, messages, options, None, publish)
-        except GigaChatError as exc:
-            raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
+        async with AsyncExitStack() as held:
+            conversation, messages = await begin_turn(held, _owner(), conversation_id, system, prompt, chosen)
+            options = {"model": chosen, "tools": ["image_generate"], "tool_choice": "image_generate"}
+            uri = CONVERSATION_URI.format(conversation_id=conversation.id)
+            shared.in_flight += 1
+            try:
+                await runner.run(conversation, messages, options, None, publish)
+            except GigaChatError as exc:
+                raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
+            finally:
+                shared.in_flight -= 1
         return await _with_images(_answer_result(conversation, uri, status="done"), runner)
 
     @server.tool(title="GigaChat embeddings", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
@@ -444,9 +512,12 @@ def build_server(
     # --- resources -----------------------------------------------------------------------------------------
 
     @server.resource(CONVERSATION_URI, title="GigaChat conversation", mime_type="application/json")
-    def conversation_resource(conversation_id: str, ctx: Context) -> str:
+    async def conversation_resource(conversation_id: str, ctx: Context) -> str:
         """A conversation's transcript, the answer in flight included, with its status; updates are notified."""
-        conversation = store.peek(conversation_id)
+        try:
+            conversation = await store.find(conversation_id, _owner())
+        except StateUnavailable as exc:
+            raise ResourceError(str(exc)) from None
         if conversation is None:
             # The spec's code for a missing resource: -32002 up to 2025-11-25; 2026-07-28 retired it for -32602
             # (SEP-2164; its clients SHOULD still accept -32002). The SDK's ResourceNotFoundError says -32602 on
@@ -485,6 +556,13 @@ def build_server(
 
     # ctx.session is a per-request proxy; its connection is what stays the same between subscribe and unsubscribe.
     async def subscribe(ctx: ServerRequestContext, params: SubscribeRequestParams) -> EmptyResult:
+        conversation_id = str(params.uri).rpartition("/")[2]
+        if str(params.uri).startswith("gigachat://conversations/") and await store.find(conversation_id,
+                                                                                        _owner()) is None:
+            from mcp.shared.exceptions import MCPError
+            from mcp.types import INVALID_PARAMS
+
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown conversation {conversation_id!r}.")
         legacy_subscribers.setdefault(str(params.uri), set()).add(ctx.session._connection)
         return EmptyResult()
 
@@ -498,36 +576,59 @@ def build_server(
     return server
 
 
-def _conversation(store: ConversationStore, conversation_id: str | None, system: str | None) -> Conversation:
+_BUSY = ("Conversation {} is still answering. Wait for it (get_conversation with wait_seconds), or omit "
+         "conversation_id to start a new conversation.")
+
+
+def _owner() -> str | None:
+    """The authenticated principal of this request (None when the server runs without auth)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    if token is None:
+        return None
+    subject = token.subject or (token.claims or {}).get("sub")
+    issuer = (token.claims or {}).get("iss")
+    return f"{issuer} {subject}" if subject and issuer else token.client_id
+
+
+async def _conversation(store: Conversations, conversation_id: str | None, system: str | None,
+                        owner: str | None) -> Conversation:
     if conversation_id is None:
-        return store.create(system)
-    conversation = _known(store, conversation_id)
+        return await store.create(system, owner)
+    conversation = await _known(store, conversation_id, owner)
     if conversation.busy:
-        raise ToolError(f"Conversation {conversation_id} is still answering. Wait for it (get_conversation with "
-                        "wait_seconds), or omit conversation_id to start a new conversation.")
+        raise ConversationBusy(conversation_id)
     if system is not None:
         conversation.system = system
     return conversation
 
 
-def _known(store: ConversationStore, conversation_id: str) -> Conversation:
+async def _known(store: Conversations, conversation_id: str, owner: str | None) -> Conversation:
     try:
-        return store.get(conversation_id)
-    except UnknownConversation:
+        conversation = await store.find(conversation_id, owner)
+    except StateUnavailable as exc:
+        raise ToolError(str(exc)) from None
+    if conversation is None:
         raise ToolError(f"Unknown conversation_id {conversation_id!r}: it never existed, or it was dropped (this "
                         f"server keeps the {store.max_conversations} most recent). Omit conversation_id to start "
                         "a new conversation.") from None
+    return conversation
 
 
 async def _background_turn(runner: TurnRunner, conversation: Conversation, messages: list[dict[str, Any]],
-                           options: dict[str, Any], publish: Any) -> None:
+                           options: dict[str, Any], publish: Any, shared: SharedState, held: AsyncExitStack) -> None:
     """Runs in the server's task group: any failure is recorded in the conversation, never raised into the group."""
+    shared.in_flight += 1
     try:
-        await runner.run(conversation, messages, options, None, publish)
+        async with held:  # the principal's stream, taken when the call was accepted
+            await runner.run(conversation, messages, options, None, publish)
     except GigaChatError as exc:
         log.warning("background answer for %s failed: %s", conversation.id, exc)
     except Exception:  # noqa: BLE001 - already logged and recorded by the runner; the server must live on
         pass
+    finally:
+        shared.in_flight -= 1
 
 
 async def _resolve_attachments(ctx: Context, settings: Settings, requested: list[str] | None) -> list[str]:

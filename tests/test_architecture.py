@@ -47,7 +47,7 @@ def module_level_imports(path: Path) -> set[str]:
 
 
 # Pieces of the server kept in their own small modules; they import mcp, and only server.py imports them.
-SERVER_PARTS = ("gigachat_mcp/_app/", "gigachat_mcp/_prompts.py")
+SERVER_PARTS = ("gigachat_mcp/_app/", "gigachat_mcp/_prompts.py", "gigachat_mcp/_team/")
 
 
 def is_server(rel: str) -> bool:
@@ -61,6 +61,8 @@ def test_only_the_server_imports_mcp_the_cli_lazily_and_only_the_magics_import_i
             assert is_server(rel), f"{rel} imports mcp at module level"
         if "mcp" in {top(n) for n in imports_of(path)}:
             assert is_server(rel) or rel.startswith("gigachat_mcp/_commands/"), rel
+        if "redis" in {top(n) for n in imports_of(path)}:
+            assert rel.startswith("gigachat_mcp/_team/redis"), f"{rel}: redis is imported only by the Redis state"
         if "IPython" in {top(n) for n in imports_of(path)}:
             assert rel.startswith("gigachat_magics/"), rel
 
@@ -118,3 +120,11 @@ def test_bundled_root_is_the_genuine_russian_trusted_root_ca() -> None:
     der = ssl.PEM_cert_to_DER_cert(bundled_root_pem())
     assert hashlib.sha256(der).hexdigest() == RUSSIAN_ROOT_SHA256
     assert RUSSIAN_ROOT_SHA256.upper() == "D26D2D0231B7C39F92CC738512BA54103519E4405D68B5BD703E9788CA8ECF31"
+
+
+def test_the_default_server_loads_no_redis() -> None:
+    """stdio and one HTTP process keep their in-memory state: building the server imports no Redis client."""
+    code = ("import sys; from gigachat_mcp.server import build_server; build_server(); "
+            "print([m for m in sys.modules if m.split('.')[0] in ('redis', 'fakeredis')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,7 +26,8 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .._conversations import Conversation, ConversationStore
+from .._conversations import Conversation
+from .._team.state import Conversations
 from ._reading import RECENT, Changes, Slice, last_prompt, read_slice
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class LiveView:
     not read), so whatever rules decide who reads a conversation decide who reads its live answer too.
     `runner_of(ctx)` is the server's turn runner, or None before the first chat."""
 
-    def __init__(self, store: ConversationStore, find: Callable[[str, Context], Conversation],
+    def __init__(self, store: Conversations, find: Callable[[str, Context], Awaitable[Conversation]],
                  runner_of: Callable[[Context], TurnRunner | None], uri_of: Callable[[Conversation], str]) -> None:
         self.store = store
         self.find = find
@@ -108,28 +109,30 @@ class LiveView:
             result = {**result, "resources": [r for r in result["resources"] if r.get("uri") != VIEW_URI]}
         return result
 
-    def _locate(self, ctx: Context, conversation_id: str | None, prompt: str | None
-                ) -> Callable[[], Conversation | None]:
+    async def _locate(self, ctx: Context, conversation_id: str | None, prompt: str | None
+                      ) -> Callable[[], Awaitable[Conversation | None]]:
         """The turn the page shows, looked up afresh on every wake (a shared store hands out snapshots): by id
         (checked at once, so an unreadable id fails fast), else by prompt among the conversations this caller
         may read."""
         found: list[str] = []
         if conversation_id is not None:
-            self.find(conversation_id, ctx)
+            await self.find(conversation_id, ctx)
             found.append(conversation_id)
 
-        def locate() -> Conversation | None:
+        async def locate() -> Conversation | None:
             if found:
-                conversation = self.find(found[0], ctx)
+                conversation = await self.find(found[0], ctx)
                 return conversation if prompt is None or last_prompt(conversation) == prompt else None
             now = time.time()
-            matches = [c for c in (self.store.peek(cid) for cid in self.store.ids()[:CANDIDATES])
-                       if c is not None and last_prompt(c) == prompt and (c.busy or now - c.updated_at <= RECENT)]
-            for candidate in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
+            matches = []
+            for candidate_id in await self.store.recent(CANDIDATES):
                 try:
-                    conversation = self.find(candidate.id, ctx)  # the same rule as every other read
+                    candidate = await self.find(candidate_id, ctx)  # the same rule as every other read
                 except ToolError:
                     continue
+                if last_prompt(candidate) == prompt and (candidate.busy or now - candidate.updated_at <= RECENT):
+                    matches.append(candidate)
+            for conversation in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
                 found.append(conversation.id)
                 return conversation
             return None
@@ -161,7 +164,7 @@ class LiveView:
             """For the live view: the answer's text after `offset` and its status, waiting up to wait_ms."""
             if conversation_id is None and prompt is None:
                 raise ToolError("Pass conversation_id, or the chat call's prompt to find its answer.")
-            locate = view._locate(ctx, conversation_id, prompt)
+            locate = await view._locate(ctx, conversation_id, prompt)
             part: Slice = await read_slice(locate, view.uri_of, view.changes, offset, wait_ms / 1000)
             return AnswerSlice(**part.__dict__)
 
@@ -174,14 +177,14 @@ class LiveView:
             ctx: Context,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""
-            conversation = view.find(conversation_id, ctx)
+            conversation = await view.find(conversation_id, ctx)
             runner = view.runner_of(ctx)
             stopped = runner is not None and runner.stop(conversation.id)
             if stopped:
                 with anyio.move_on_after(5):
                     while conversation.busy:
                         await view.changes.wait(view.uri_of(conversation), 0.5)
-                        conversation = view.find(conversation_id, ctx)
+                        conversation = await view.find(conversation_id, ctx)
             elif conversation.busy:
                 raise ToolError("This answer is being written by another server process; stop it there, or wait "
                                 "for it to finish.")

@@ -9,7 +9,7 @@ Nothing here imports mcp: waiting is done on whatever `Changes` the server feeds
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
@@ -77,7 +77,7 @@ def last_prompt(conversation: Conversation) -> str | None:
     return None
 
 
-async def read_slice(locate: Callable[[], Conversation | None], uri_of: Callable[[Conversation], str],
+async def read_slice(locate: Callable[[], Awaitable[Conversation | None]], uri_of: Callable[[Conversation], str],
                      changes: Changes, offset: int, wait: float, *, linger: float | None = None,
                      clock: Callable[[], float] = time.monotonic) -> Slice:
     """Wait up to `wait` seconds for text past `offset` or the end of the turn; once new text is there, keep
@@ -87,7 +87,7 @@ async def read_slice(locate: Callable[[], Conversation | None], uri_of: Callable
     start = clock()
     deadline = start + wait
     while True:
-        conversation = locate()
+        conversation = await locate()
         now = clock()
         if conversation is not None:
             if not conversation.busy and conversation.status != "idle":

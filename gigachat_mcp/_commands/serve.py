@@ -1,24 +1,89 @@
-"""`gigachat-mcp serve`: the MCP server over stdio (default) or streamable HTTP."""
+"""`gigachat-mcp serve`: the MCP server over stdio (default) or streamable HTTP (one process, or a team server)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+from typing import Any
 
-from ._common import settings_for
+from ._common import fail, settings_for
+
+TEAM_FLAGS = ("redis", "auth_tokens", "oauth_issuer", "allowed_host", "insecure_no_auth", "requests_per_minute",
+              "streams_per_user")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..server import build_server
 
+    if getattr(args, "log_format", "text") == "json":
+        from .._team.logs import use_json_logs
+
+        use_json_logs()
     with contextlib.ExitStack() as stack:
         settings = stack.enter_context(settings_for(True)) if args.emulator else None
-        server = build_server(settings)
-        try:
-            if args.transport == "streamable-http":
+        if args.transport != "streamable-http":
+            if any(getattr(args, name, None) for name in TEAM_FLAGS):
+                return fail("--redis, --auth-tokens, --oauth-issuer, --allowed-host and the limits apply to "
+                            "--transport streamable-http only.")
+            try:
+                build_server(settings).run()
+            except KeyboardInterrupt:
+                pass
+            return 0
+        if not _team_requested(args):  # one process, as before: nothing more on the path
+            server = build_server(settings)
+            try:
                 server.run(transport="streamable-http", host=args.host, port=args.port)
-            else:
-                server.run()
-        except KeyboardInterrupt:
-            pass
+            except KeyboardInterrupt:
+                pass
+            return 0
+        return _serve_team(args, settings, build_server)
+
+
+def _team_requested(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name, None) for name in TEAM_FLAGS) or args.host not in ("127.0.0.1", "localhost", "::1")
+
+
+def _serve_team(args: argparse.Namespace, settings: object, build_server: object) -> int:
+    from .. import ConfigError, Settings
+    from .._team.http import ExposureRefused, HttpOptions, check_exposure, serve_http
+    from .._team.state import open_state
+
+    options = HttpOptions(host=args.host, port=args.port, allowed_hosts=list(args.allowed_host or []),
+                          grace=args.grace, authenticated=bool(args.auth_tokens or args.oauth_issuer),
+                          insecure_no_auth=args.insecure_no_auth)
+    try:
+        check_exposure(options)
+    except ExposureRefused as exc:
+        return fail(str(exc))
+    auth: tuple[Any, Any] | None = None
+    if args.auth_tokens and args.oauth_issuer:
+        return fail("Use either --auth-tokens or --oauth-issuer, not both.")
+    if args.auth_tokens:
+        from .._team.auth import AuthFileError, static_auth
+
+        try:
+            auth = static_auth(args.auth_tokens, args.public_url)
+        except AuthFileError as exc:
+            return fail(str(exc))
+    elif args.oauth_issuer:
+        if not args.public_url:
+            return fail("--oauth-issuer needs --public-url: the URL clients use for this server (the tokens' "
+                        "audience), e.g. https://gigachat.example.com/mcp")
+        from .._team.auth import oauth_auth
+
+        auth = oauth_auth(args.oauth_issuer, args.public_url, list(args.oauth_scope or []))
+    if settings is None:
+        with contextlib.suppress(ConfigError):
+            settings = Settings.resolve()
+    redis_url = args.redis or os.environ.get("GIGACHAT_MCP_REDIS_URL")
+    state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings,  # type: ignore[arg-type]
+                       requests_per_minute=args.requests_per_minute, streams_per_principal=args.streams_per_user,
+                       lease=args.lease_seconds)
+    server = build_server(settings, state=state, auth=auth)  # type: ignore[operator]
+    try:
+        serve_http(server, state, settings, options)
+    except KeyboardInterrupt:
+        pass
     return 0

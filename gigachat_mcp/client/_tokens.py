@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["REFRESH_MARGIN_S", "FileTokenCache", "Token", "TokenSource", "cache_key", "token_source"]
+__all__ = ["REFRESH_MARGIN_S", "FileTokenCache", "Token", "TokenSource", "cache_key", "token_source", "use_shared_cache"]
 
 log = logging.getLogger("gigachat_mcp")
 
@@ -184,6 +185,16 @@ class TokenSource:
 
 _sources: dict[tuple[str, str], TokenSource] = {}
 _sources_lock = threading.Lock()
+_shared_cache: Callable[[str], Any] | None = None
+
+
+def use_shared_cache(factory: Callable[[str], Any] | None) -> None:
+    """Keep tokens in a cache every replica of a team server shares (a Redis one, made by the server) instead of
+    the file cache: `factory(key)` returns an object with FileTokenCache's load/save/discard/locked."""
+    global _shared_cache
+    with _sources_lock:
+        _shared_cache = factory
+        _sources.clear()
 
 
 def token_source(key: str, cache_dir: Path | None) -> TokenSource:
@@ -192,6 +203,9 @@ def token_source(key: str, cache_dir: Path | None) -> TokenSource:
     with _sources_lock:
         source = _sources.get(registry_key)
         if source is None:
-            cache = FileTokenCache(cache_dir, key) if cache_dir is not None else None
+            if _shared_cache is not None:
+                cache = _shared_cache(key)
+            else:
+                cache = FileTokenCache(cache_dir, key) if cache_dir is not None else None
             source = _sources[registry_key] = TokenSource(cache)
         return source

@@ -200,7 +200,10 @@ async def test_a_huge_answer_comes_in_bounded_slices() -> None:
     conversation.begin("long", "GigaChat-2", 40)
     conversation.append("x" * (MAX_TEXT + 5000))
     conversation.finish("done")
-    first = await read_slice(lambda: conversation, lambda c: "u", Changes(), 0, 0)
-    rest = await read_slice(lambda: conversation, lambda c: "u", Changes(), MAX_TEXT, 0)
+    async def locate() -> Conversation:
+        return conversation
+
+    first = await read_slice(locate, lambda c: "u", Changes(), 0, 0)
+    rest = await read_slice(locate, lambda c: "u", Changes(), MAX_TEXT, 0)
     assert (len(first.text), first.length, first.status) == (MAX_TEXT, MAX_TEXT + 5000, "done")
     assert (rest.offset, len(rest.text)) == (MAX_TEXT, 5000)

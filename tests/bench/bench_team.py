@@ -1,0 +1,218 @@
+"""Team server: many concurrent streaming chats on one replica, in-memory vs Redis state; 1 vs 3 replicas.
+
+    nice -n 10 python tests/bench/bench_team.py [--sizes 100,300,1000] [--words 20] [--delay 0.25]
+
+Needs redis-server on PATH (apt-get install redis-server). The emulator runs in its own process (plain HTTP, so
+TLS is not what is measured) streaming one word per chunk every `delay` seconds: a slow stream, as GigaChat's.
+Part 1, one replica in this process, N chats at once through one in-memory MCP client, for each state backend:
+  - delay from the upstream chunk reaching the server to its progress notification reaching the caller (p50/p99
+    over every progress notification), measured on one clock;
+  - CPU per upstream chunk of this process (server + the in-memory client), and of redis-server;
+  - Redis round trips per streamed answer.
+Part 2, real replica processes on loopback: M chats over HTTP (a session each) against 1 and against 3 replicas
+sharing Redis (the client round-robins): wall time and p50/p99 delay from sending the call to its first progress. On a 2-core machine shared with
+others, 3 replicas cannot be faster; the figures say what the extra hop costs, not what more machines buy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+from _common import emulator_process, quiet_environment, settings_from
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mcp import Client  # noqa: E402
+
+import gigachat_mcp  # noqa: E402
+from gigachat_mcp import Settings  # noqa: E402
+from gigachat_mcp._team.state import open_state  # noqa: E402
+from gigachat_mcp.server import build_server  # noqa: E402
+from tests.team.servers import RedisServer, free_port  # noqa: E402
+
+
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- part 1 -----------------------------------------------------------------------------------------------------
+
+ARRIVALS: dict[str, list[tuple[int, float]]] = {}  # tag -> (answer length after the chunk, when it arrived)
+
+
+def record_arrivals() -> None:
+    """Wrap the client's stream so each chunk's arrival in the server is timestamped (the upstream clock)."""
+    original = gigachat_mcp.AsyncGigaChat.stream
+
+    async def stream(self, messages, **options):  # type: ignore[no-untyped-def]
+        tag = next((m["content"].split()[0] for m in reversed(messages) if m["role"] == "user"), "")
+        seen = ARRIVALS.setdefault(tag, [])
+        length = 0
+        async for chunk in original(self, messages, **options):
+            if chunk.text:
+                length += len(chunk.text)
+                seen.append((length, time.monotonic()))
+            yield chunk
+
+    gigachat_mcp.AsyncGigaChat.stream = stream  # type: ignore[method-assign]
+
+
+async def one_replica(settings: Settings, size: int, prompt: str, redis_url: str | None) -> dict[str, float]:
+    ARRIVALS.clear()
+    state = open_state(max_conversations=size * 2, redis_url=redis_url, settings=settings,
+                       prefix=f"bench{time.monotonic_ns()}")
+    server = build_server(settings, state=state, max_conversations=size * 2)
+    delays: list[float] = []
+    failures = 0
+
+    async def chat(client: Client, n: int) -> None:
+        nonlocal failures
+        tag = f"b{n}x"
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            now = time.monotonic()
+            for length, at in reversed(ARRIVALS.get(tag, ())):
+                if length == int(value):
+                    delays.append((now - at) * 1000)
+                    break
+
+        result = await client.call_tool("chat", {"prompt": f"{tag} {prompt}"}, progress_callback=on_progress)
+        failures += bool(result.is_error)
+
+    async with Client(server) as client:
+        await client.call_tool("chat", {"prompt": "warm up"})
+        link = getattr(state, "link", None)
+        trips = link.round_trips if link else 0
+        cpu, wall = time.process_time(), time.monotonic()
+        async with anyio.create_task_group() as group:
+            for n in range(size):
+                group.start_soon(chat, client, n)
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        trips = (link.round_trips - trips) if link else 0
+    chunks = sum(len(v) for v in ARRIVALS.values())
+    if link:
+        await link.close()
+    return {"p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99), "cpu_per_chunk_us": cpu / chunks * 1e6,
+            "chunks": chunks, "wall": wall, "trips_per_answer": trips / size, "failures": failures,
+            "notifications": len(delays)}
+
+
+# --- part 2 -----------------------------------------------------------------------------------------------------
+
+def start_replicas(count: int, env: dict[str, str], redis_url: str) -> list[tuple[subprocess.Popen, int]]:
+    import httpx
+
+    made = []
+    for _ in range(count):
+        port = free_port()
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "gigachat-mcp"), "serve", "--transport",
+                                 "streamable-http", "--port", str(port), "--redis", redis_url],
+                                env={**os.environ, **env, "GIGACHAT_TOKEN_CACHE": "memory",
+                                     "GIGACHAT_MAX_CONNECTIONS": "2000"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        made.append((proc, port))
+    for _proc, port in made:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+    return made
+
+
+async def fleet(ports: list[int], size: int, prompt: str) -> dict[str, float]:
+    firsts: list[float] = []
+
+    async def chat(n: int) -> None:
+        sent = time.monotonic()
+        got: list[float] = []
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            if value > 0 and not got:
+                got.append(time.monotonic())
+
+        async with Client(f"http://127.0.0.1:{ports[n % len(ports)]}/mcp") as client:
+            sent = time.monotonic()
+            await client.call_tool("chat", {"prompt": f"f{n} {prompt}"}, progress_callback=on_progress)
+        if got:
+            firsts.append((got[0] - sent) * 1000)
+
+    for port in ports:  # each replica builds its client and gets the shared token before the clock starts
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            await client.call_tool("chat", {"prompt": "warm up"})
+    firsts.clear()
+    wall = time.monotonic()
+    async with anyio.create_task_group() as group:
+        for n in range(size):
+            group.start_soon(chat, n)
+    return {"wall": time.monotonic() - wall, "p50": percentile(firsts, 0.5), "p99": percentile(firsts, 0.99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,300,1000")
+    parser.add_argument("--words", type=int, default=10)
+    parser.add_argument("--delay", type=float, default=0.25)
+    parser.add_argument("--fleet-chats", type=int, default=60)
+    args = parser.parse_args()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped early: the finally blocks stop Redis and the emulator
+    quiet_environment()
+    record_arrivals()
+    prompt = f"[emulator words={args.words} delay={args.delay} chunk=1]"
+    redis = RedisServer().start()
+    try:
+        with emulator_process("--no-tls") as env:
+            settings = Settings.resolve(environ={}, **settings_from(env), token_cache="memory",
+                                        max_connections=2000)
+            print(f"slow stream: one chunk every {args.delay} s")
+            print(f"{'chats':>6} {'state':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/chunk':>13} {'vs memory':>10} "
+                  f"{'redis-server us/chunk':>22} {'Redis trips/answer':>19} {'chunks/answer':>14} {'wall s':>7} "
+                  f"{'failed':>6}")
+            for size in [int(s) for s in args.sizes.split(",")]:
+                results = {}
+                for backend in ("memory", "redis"):
+                    redis_cpu = cpu_of(redis.proc.pid)  # type: ignore[union-attr]
+                    results[backend] = r = anyio.run(one_replica, settings, size, prompt,
+                                                     redis.url if backend == "redis" else None)
+                    redis_us = (cpu_of(redis.proc.pid) - redis_cpu) / r["chunks"] * 1e6  # type: ignore[union-attr]
+                    ratio = r["cpu_per_chunk_us"] / results["memory"]["cpu_per_chunk_us"]
+                    print(f"{size:>6} {backend:>7} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['cpu_per_chunk_us']:>13.0f} "
+                          f"{ratio:>9.2f}x {redis_us if backend == 'redis' else 0:>22.1f} "
+                          f"{r['trips_per_answer']:>19.1f} {r['chunks'] / size:>14.1f} {r['wall']:>7.1f} "
+                          f"{r['failures']:>6.0f}")
+            if not args.fleet_chats:
+                return
+            print(f"\n{args.fleet_chats} chats over HTTP, real replica processes sharing Redis")
+            print(f"{'replicas':>9} {'wall s':>7} {'first progress p50 ms':>22} {'p99 ms':>8}")
+            for count in (1, 3):
+                made = start_replicas(count, env, redis.url)
+                try:
+                    r = anyio.run(fleet, [p for _, p in made], args.fleet_chats, prompt)
+                finally:
+                    for proc, _ in made:
+                        proc.terminate()
+                        proc.wait()
+                print(f"{count:>9} {r['wall']:>7.1f} {r['p50']:>22.1f} {r['p99']:>8.1f}")
+    finally:
+        redis.stop()
+
+
+if __name__ == "__main__":
+    main()
