@@ -91,12 +91,12 @@ def _diagnose(report: Report, settings: Settings) -> None:
     if method == "none" or not reachable:
         reason = "no credentials" if method == "none" else "a host is unreachable"
         for step in ("token", "models", "chat"):
-            report.line("skip", step, f"skipped: {reason}")
+            report.line("skip", step, reason)
         return
     with GigaChat(settings.replace(max_retries=0)) as giga:
         if not report.check("token", lambda: _token(giga)):
-            report.line("skip", "models", "skipped: no token")
-            report.line("skip", "chat", "skipped: no token")
+            report.line("skip", "models", "no token")
+            report.line("skip", "chat", "no token")
             return
         report.check("models", lambda: _models(giga))
         report.check("chat", lambda: _chat(giga))

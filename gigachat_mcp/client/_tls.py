@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import ssl
+import sys
 from dataclasses import dataclass
 from importlib import resources
 
@@ -98,10 +99,22 @@ def _warn_insecure_once(name: str) -> None:
     global _warned_insecure
     if not _warned_insecure:
         _warned_insecure = True
-        log.warning(
-            "gigachat-mcp: %s=false: TLS certificates are NOT verified, so anyone on the network path can read "
-            "your prompts and tokens. The Russian Trusted Root CA is bundled; prefer GIGACHAT_CA_BUNDLE_FILE for "
-            "any other CA.", name)
+        message = (f"gigachat-mcp: {name}=false: TLS certificates are NOT verified, so anyone on the network path "
+                   "can read your prompts and tokens. The Russian Trusted Root CA is bundled; prefer "
+                   "GIGACHAT_CA_BUNDLE_FILE for any other CA.")
+        if _logging_configured(log):
+            log.warning(message)
+        else:  # the package's NullHandler would swallow it: a security warning must be seen
+            print(message, file=sys.stderr, flush=True)
+
+
+def _logging_configured(logger: logging.Logger) -> bool:
+    current: logging.Logger | None = logger
+    while current is not None:
+        if any(not isinstance(handler, logging.NullHandler) for handler in current.handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from ._errors import APIError, AuthenticationError, InvalidRequestError, RateLimitError
+from ._errors import APIError, AuthenticationError, InvalidRequestError, RateLimitError, unknown_model_message
 from ._tokens import Token
 from ._types import ChatResult, Model, TokenCount, Usage
 
@@ -348,17 +348,17 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: st
             retry_after=after,
         )
     if status == 404 and model:
-        hint = f"Model {model!r} does not exist for this key ({said}). List the available models and pick one."
-    else:
-        hint = {
-            400: f"GigaChat could not read the request ({said}).",
-            402: f"The token balance for this model is exhausted ({said}). Top up in the Studio or use another model.",
-            403: f"This key may not use that ({said}), e.g. /balance is only for prepaid keys.",
-            404: f"Not found ({said}). Check GIGACHAT_BASE_URL.",
-            413: f"The request is too large ({said}). Shorten the conversation or the attachments.",
-            422: f"GigaChat rejected the request parameters ({said}).",
-        }.get(status) or (f"GigaChat had a server error ({said}). Try again later." if status >= 500
-                          else f"GigaChat answered {said}.")
+        return APIError(unknown_model_message(model, said), status_code=status, server_message=message,
+                        unknown_model=model)
+    hint = {
+        400: f"GigaChat could not read the request ({said}).",
+        402: f"The token balance for this model is exhausted ({said}). Top up in the Studio or use another model.",
+        403: f"This key may not use that ({said}), e.g. /balance is only for prepaid keys.",
+        404: f"Not found ({said}). Check GIGACHAT_BASE_URL.",
+        413: f"The request is too large ({said}). Shorten the conversation or the attachments.",
+        422: f"GigaChat rejected the request parameters ({said}).",
+    }.get(status) or (f"GigaChat had a server error ({said}). Try again later." if status >= 500
+                      else f"GigaChat answered {said}.")
     return APIError(hint, status_code=status, server_message=message)
 
 
