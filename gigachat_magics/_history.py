@@ -12,6 +12,7 @@ class Exchange:
     user: str
     assistant: str
     cell_id: str | None = None
+    interrupted: bool = False  # stopped by the user: shown in the history, never sent as context
 
 
 class History:
@@ -35,6 +36,8 @@ class History:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         kept = self.exchanges[-max_exchanges:] if max_exchanges > 0 else []
         for exchange in kept:
+            if exchange.interrupted:
+                continue
             messages.append({"role": "user", "content": exchange.user})
             messages.append({"role": "assistant", "content": exchange.assistant})
         messages.append({"role": "user", "content": prompt})
