@@ -37,15 +37,17 @@ def emulator_dirs(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("gigachat-emulator-*"))
 
 
+GIGACHAT_MCP = gigachat_mcp_command()
 COMMANDS = {
-    "emulator": ["emulator"],
-    "serve stdio": ["serve", "--emulator"],
-    "serve http": ["serve", "--emulator", "--transport", "streamable-http", "--port", "{port}"],
+    "emulator": [*GIGACHAT_MCP, "emulator"],
+    "python -m gigachat_mcp.emulator": [sys.executable, "-m", "gigachat_mcp.emulator"],
+    "serve stdio": [*GIGACHAT_MCP, "serve", "--emulator"],
+    "serve http": [*GIGACHAT_MCP, "serve", "--emulator", "--transport", "streamable-http", "--port", "{port}"],
 }
 
 
 def wait_until_serving(command: str, proc: subprocess.Popen, port: int) -> None:
-    if command == "emulator":
+    if command.endswith("emulator"):
         assert proc.stdout.readline().startswith(b"# GigaChat emulator listening")
     elif command == "serve stdio":
         request = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -70,7 +72,7 @@ def test_commands_remove_the_emulator_dir_when_stopped_by_a_signal(command: str,
     tmp.mkdir()
     port = free_port()
     args = [a.format(port=port) for a in COMMANDS[command]]
-    proc = subprocess.Popen([*gigachat_mcp_command(), *args], env=subprocess_env(TMPDIR=str(tmp)),
+    proc = subprocess.Popen(args, env=subprocess_env(TMPDIR=str(tmp)),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until_serving(command, proc, port)

@@ -51,6 +51,24 @@ def test_a_busy_port_exits_2_with_one_clear_line() -> None:
                                      "it, or pick another with --port.")
 
 
+def test_the_emulator_on_a_busy_port_exits_2_with_one_clear_line() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = run("emulator", "--port", str(port), env=subprocess_env(), timeout=30)
+    assert proc.returncode == 2
+    assert one_line(proc.stderr).startswith(f"gigachat-mcp: port {port} on 127.0.0.1 is already in use")
+
+
+def test_doctor_exits_2_for_a_bad_setting_and_1_for_a_failed_connection(emulator: Emulator) -> None:
+    bad = run("doctor", env=subprocess_env(emulator, GIGACHAT_TIMEOUT="-5"))
+    assert bad.returncode == 2 and "GIGACHAT_TIMEOUT must be a positive number of seconds, not -5." in bad.stdout
+    env = subprocess_env(emulator)
+    del env["GIGACHAT_CA_BUNDLE_FILE"]
+    assert run("doctor", env=env).returncode == 1  # an untrusted certificate: not a usage error
+
+
 def test_models_lists_what_the_key_offers_with_the_default_marked(emulator: Emulator) -> None:
     proc = run("models", env=subprocess_env(emulator, GIGACHAT_MODEL="GigaChat-2-Max"))
     assert proc.returncode == 0, proc.stderr
