@@ -54,8 +54,8 @@ class Emulator:
         self.tls = tls
         self.host = host
         self._port = port
-        self._cert_options = {"hostnames": cert_hostnames or ("localhost", "127.0.0.1", "::1"),
-                              "expired": cert_expired}
+        self._cert_hostnames = cert_hostnames or ("localhost", "127.0.0.1", "::1")
+        self._cert_expired = cert_expired
         self._cert_dir = Path(cert_dir) if cert_dir else None
         self._own_dir: str | None = None
         self.certificates: CertificateSet | None = None
@@ -85,7 +85,8 @@ class Emulator:
         if self.tls:
             directory = self._cert_dir or Path(self._temp_dir())
             atexit.register(self._remove_files)
-            self.certificates = make_certificates(directory, **self._cert_options,
+            self.certificates = make_certificates(directory, hostnames=self._cert_hostnames,
+                                                  expired=self._cert_expired,
                                                   client_certificate=self.api.accept_client_certs)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             try:
