@@ -45,10 +45,9 @@ def run(args: argparse.Namespace) -> int:
         print("# Faults: POST /_emulator/faults, e.g. "
               f"curl -X POST {emulator.origin}/_emulator/faults -d '{{\"status\": 429}}'"
               + (f" --cacert {emulator.ca_file}" if emulator.ca_file else ""), file=sys.stderr, flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("# emulator stopped", file=sys.stderr)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("# emulator stopped", file=sys.stderr)
     finally:
         emulator.stop()
     return 0
