@@ -50,6 +50,7 @@ class GigaChatMagics(Magics):
     update_interval = CFloat(0.1, help="Seconds between display updates while streaming.").tag(config=True)
     show_status = Bool(True, help="Show model, time and tokens after each answer.").tag(config=True)
     template = Bool(False, help="Fill {name} in prompts from the user namespace (also: -T per cell).").tag(config=True)
+    shell: Any  # set by IPython when it registers the magics; never None here
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
