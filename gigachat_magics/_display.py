@@ -104,6 +104,10 @@ class LiveDisplay:
         if self._dirty or marker or not self.parts:
             self._flush(time.monotonic())
 
+    def discard(self) -> None:
+        """Nothing arrived (the request failed first): the "…" placeholder goes, the error line follows."""
+        self._handle.update({"text/plain": ""}, raw=True)
+
     def note(self, text: str) -> None:
         from IPython.display import display
 
@@ -163,6 +167,9 @@ class TerminalDisplay:
         if self._dim:
             sys.stdout.write(RESET + gap)
             self._dim = False
+
+    def discard(self) -> None:
+        """Nothing was printed, so nothing to take back."""
 
     def note(self, text: str) -> None:
         print(f"[{text}]", flush=True)

@@ -15,6 +15,7 @@ class Exchange:
     cell_id: str | None = None
     attachments: tuple[Any, ...] = ()  # re-sent with later prompts; the client uploads each content only once
     state_id: str | None = None  # a built-in tool's state (a drawing), which the API wants back next turn
+    interrupted: bool = False  # stopped by the user: shown in the history, never sent as context
 
 
 class History:
@@ -38,6 +39,8 @@ class History:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         kept = self.exchanges[-max_exchanges:] if max_exchanges > 0 else []
         for exchange in kept:
+            if exchange.interrupted:
+                continue
             user: dict[str, Any] = {"role": "user", "content": exchange.user}
             if exchange.attachments:
                 user["attachments"] = list(exchange.attachments)

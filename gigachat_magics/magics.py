@@ -2,7 +2,10 @@
 
 The sync client runs in the kernel's main thread, so the stop button (KeyboardInterrupt) lands inside the
 socket read: the stream stops, the connection closes at once, the partial text stays visible and marked, and
-the interrupt propagates so queued cells do not run. Errors are one line, without a traceback.
+the interrupt propagates so queued cells do not run. The interrupted exchange stays in `%gigachat history`,
+marked, but is not sent as context with later cells: a half answer the user stopped is not what they meant.
+Errors are one line, without a traceback: UsageError for what the user can fix in the cell or the settings,
+the error's own type (GigaChatConnectionError, RateLimitError, ...) for everything else.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ NOTEBOOK_KEY_HINT = (
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SUBCOMMANDS = ("models", "history", "reset", "usage", "config", "explain")
+LIST_MODELS = "`%gigachat models`"
 
 
 @magics_class
@@ -50,6 +54,7 @@ class GigaChatMagics(Magics):
     show_status = Bool(True, help="Show model, time and tokens after each answer.").tag(config=True)
     template = Bool(False, help="Fill {name} in prompts from the user namespace (also: -T per cell).").tag(config=True)
     image_generation = Bool(True, help="Let GigaChat draw when asked (also GIGACHAT_IMAGE_GENERATION).").tag(config=True)
+    shell: Any  # set by IPython when it registers the magics; never None here
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -63,7 +68,7 @@ class GigaChatMagics(Magics):
 
     # --- %%gigachat --------------------------------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_arguments("%gigachat")  # the usage line then reads %%gigachat, as the cell magic is typed
     @argument("-m", "--model", help="model id, e.g. GigaChat-2-Max")
     @argument("-s", "--system", help="system prompt (starts a new conversation when it changes)")
     @argument("-t", "--temperature", type=float, help="sampling temperature")
@@ -93,7 +98,7 @@ class GigaChatMagics(Magics):
         if args.output is not None and (not args.output.isidentifier() or keyword.iskeyword(args.output)):
             raise UsageError(f"-o needs a Python variable name, not {args.output!r}.")
         if args.template or self.template:
-            prompt = _fill(prompt, self.shell.user_ns)
+            prompt = _fill(prompt, self.shell.user_ns)  # raises UsageError naming what is not defined
         system = args.system
         if args.new or (system is not None and system != self.history.system):
             self.history.reset(system if system is not None else self.system)
@@ -112,7 +117,12 @@ class GigaChatMagics(Magics):
             "tools": ["image_generate"] if self._draws() else None,
         }
         options.update(richer_options(args, self.shell.user_ns, fmt, options["tools"]))
-        text = self._stream(messages, options, fmt)
+        try:
+            text = self._stream(messages, options, fmt)
+        except _Interrupted as stopped:  # kept for `%gigachat history`, never sent again as context
+            self.history.add(Exchange(prompt, stopped.partial, cell_id, tuple(attachments), interrupted=True),
+                             self.max_history)
+            raise stopped.interrupt from None
         final = self._last
         self.history.add(Exchange(prompt, text, cell_id, tuple(attachments), final.state_id if final else None),
                          self.max_history)
@@ -120,11 +130,9 @@ class GigaChatMagics(Magics):
             self.shell.user_ns[args.output] = final.parsed if final is not None else None
         elif args.output:
             self.shell.user_ns[args.output] = AnswerText(text, final.files if final else (), self._images)
-        if fmt == "code":
-            self.shell.set_next_input(_code_of(text), replace=False)
 
     def _stream(self, messages: list[dict[str, str]], options: dict[str, Any], fmt: str) -> str:
-        from gigachat_mcp import AuthenticationError, ConfigError, GigaChatError
+        from gigachat_mcp import GigaChatError
 
         giga = self._giga()
         view = make_display(self.shell, fmt, self.update_interval)
@@ -139,16 +147,17 @@ class GigaChatMagics(Magics):
                         view.add(chunk.text)
                     if chunk.finish_reason is not None:
                         final = chunk
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
+            partial = "".join(view.parts)
             view.finish("interrupted")
-            raise
+            raise _Interrupted(_one_line(interrupt, "the answer was stopped; the text so far is kept above, "
+                                                    "marked [interrupted]"), partial) from None
         except GigaChatError as exc:
             if view.parts or view.reasoning:
                 view.finish("stopped by an error")
-            if isinstance(exc, (ConfigError, AuthenticationError)):
-                self._client = None  # the next cell re-reads the environment
-            hint = NOTEBOOK_KEY_HINT if "GIGACHAT_CREDENTIALS" in str(exc) and isinstance(exc, ConfigError) else ""
-            raise UsageError(f"GigaChat: {exc}{hint}") from None
+            else:
+                view.discard()
+            raise self._shown(exc) from None
         text = "".join(view.parts)
         view.finish()
         if final is not None and final.parsed is not None:
@@ -160,8 +169,11 @@ class GigaChatMagics(Magics):
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 self.usage[name] += getattr(final.usage, name)
         self.usage["answers"] += 1
+        code = _code_of(text) if fmt == "code" else None
+        if code:
+            self.shell.set_next_input(code, replace=False)
         if self.show_status:
-            view.note(_status(final, time.monotonic() - started, fmt))
+            view.note(_status(final, time.monotonic() - started, fmt, code))
         return text
 
     def _draws(self) -> bool:
@@ -182,6 +194,19 @@ class GigaChatMagics(Magics):
             view.image(data, made.mime_type, f"GigaChat image {number} ({made.id})")
         return images
 
+    def _shown(self, exc: Exception) -> BaseException:
+        """One line: a UsageError for what the user fixes in the cell or the settings; otherwise the error
+        itself (its type is what happened: a refused connection, a rejected key, a rate limit)."""
+        from gigachat_mcp import AuthenticationError, ConfigError, GigaChatError, InvalidRequestError
+
+        if isinstance(exc, (ConfigError, AuthenticationError)):
+            self._client = None  # the next cell re-reads the environment
+        message = exc.message_for(list_models=LIST_MODELS) if isinstance(exc, GigaChatError) else str(exc)
+        if isinstance(exc, (ConfigError, InvalidRequestError)):
+            hint = NOTEBOOK_KEY_HINT if "GIGACHAT_CREDENTIALS" in message and isinstance(exc, ConfigError) else ""
+            return UsageError(f"GigaChat: {message}{hint}")
+        return _one_line(exc, f"GigaChat: {message}")
+
     def _giga(self) -> Any:
         """The client, rebuilt when GIGACHAT_* changed (a key fixed mid-session applies to the next cell)."""
         environment = _gigachat_environment()
@@ -194,7 +219,7 @@ class GigaChatMagics(Magics):
             try:
                 self._client = GigaChat()
             except ConfigError as exc:
-                raise UsageError(f"GigaChat: {exc}") from None
+                raise self._shown(exc) from None
             self._environment = environment
         return self._client
 
@@ -214,7 +239,7 @@ class GigaChatMagics(Magics):
         try:
             models = self._giga().models()
         except GigaChatError as exc:
-            raise UsageError(f"GigaChat: {exc}") from None
+            raise self._shown(exc) from None
         default = self.model or self._giga().settings.model
         for model in models:
             print(f"{model.id:<28} {model.type}{'  (default)' if model.id == default else ''}")
@@ -226,7 +251,8 @@ class GigaChatMagics(Magics):
             print("(no exchanges yet)")
         for number, exchange in enumerate(self.history.exchanges, 1):
             print(f"[{number}] user: {_short(exchange.user)}")
-            print(f"    assistant: {_short(exchange.assistant)}")
+            print(f"    assistant: {_short(exchange.assistant)}"
+                  + ("  *[interrupted]* (not sent with later cells)" if exchange.interrupted else ""))
 
     def _explain(self) -> None:
         """Explain the last error of this session (its traceback and cell), streamed like any answer."""
@@ -237,7 +263,11 @@ class GigaChatMagics(Magics):
         prompt = explain_prompt(error)
         messages = self.history.messages(prompt, self.max_history)
         options = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
-        text = self._stream(messages, options, self.output_format if self.output_format != "code" else "markdown")
+        try:
+            text = self._stream(messages, options, self.output_format if self.output_format != "code" else "markdown")
+        except _Interrupted as stopped:
+            self.history.add(Exchange(prompt, stopped.partial, interrupted=True), self.max_history)
+            raise stopped.interrupt from None
         self.history.add(Exchange(prompt, text), self.max_history)
 
     def _reset(self) -> None:
@@ -262,6 +292,22 @@ class GigaChatMagics(Magics):
         print(f"history: {len(self.history.exchanges)} exchanges (sending up to {self.max_history})   "
               f"format: {self.output_format}   templating: {'on' if self.template else 'off'}")
         print("Change defaults with %config GigaChatMagics.<name> = value (see %config GigaChatMagics).")
+
+
+class _Interrupted(Exception):
+    """Carries the user's KeyboardInterrupt and the text shown so far out of _stream."""
+
+    def __init__(self, interrupt: BaseException, partial: str) -> None:
+        super().__init__()
+        self.interrupt = interrupt
+        self.partial = partial
+
+
+def _one_line(exc: BaseException, message: str) -> BaseException:
+    """IPython shows exc as `Type: message`, without the traceback through httpx and ssl (its documented
+    `_render_traceback_` hook); the exception itself still propagates, so queued cells do not run."""
+    exc._render_traceback_ = lambda: [f"{type(exc).__name__}: {message}"]  # type: ignore[attr-defined]
+    return exc
 
 
 def _gigachat_environment() -> dict[str, str]:
@@ -291,23 +337,28 @@ def _cell_id(shell: Any) -> str | None:
 
 
 def _fill(prompt: str, namespace: dict[str, Any]) -> str:
-    """Replace {name} with str(value) for names defined in the namespace; every other brace stays as it is."""
-    return _TEMPLATE.sub(lambda m: str(namespace[m.group(1)]) if m.group(1) in namespace else m.group(0), prompt)
+    """Replace {name} with str(value); a name that is not defined stops the cell before anything is sent."""
+    missing = sorted({name for name in _TEMPLATE.findall(prompt) if name not in namespace})
+    if missing:
+        names = ", ".join(f"{{{name}}}" for name in missing)
+        raise UsageError(f"-T: {names} {'is' if len(missing) == 1 else 'are'} not defined, so nothing was sent. "
+                         "Define them, or drop -T to send the braces as they are.")
+    return _TEMPLATE.sub(lambda m: str(namespace[m.group(1)]), prompt)
 
 
 def _code_of(text: str) -> str:
-    blocks = _FENCE.findall(text)
-    return "\n".join(block.strip("\n") for block in blocks) if blocks else text.strip()
+    """The fenced code blocks of an answer, joined; empty when it has none (prose is not code)."""
+    return "\n".join(block.strip("\n") for block in _FENCE.findall(text)).strip("\n")
 
 
-def _status(final: Any, seconds: float, fmt: str) -> str:
+def _status(final: Any, seconds: float, fmt: str, code: str | None = None) -> str:
     parts = [final.model if final is not None and final.model else "GigaChat", f"{seconds:.1f} s"]
     if final is not None and final.usage is not None:
         parts.append(f"{final.usage.prompt_tokens} → {final.usage.completion_tokens} tokens")
     if final is not None and final.finish_reason not in (None, "stop"):
         parts.append(f"finish: {final.finish_reason}")
     if fmt == "code":
-        parts.append("code inserted in a new cell below")
+        parts.append("code inserted in a new cell below" if code else "no code block in the answer, no cell inserted")
     return " · ".join(parts)
 
 

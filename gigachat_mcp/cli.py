@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from ._version import __version__
 
@@ -21,13 +22,22 @@ first steps:
 
 Configure with GIGACHAT_CREDENTIALS (your authorization key) and, for business keys, GIGACHAT_SCOPE.
 """
+EXIT_CODES = ("exit codes: 0 ok, 1 GigaChat or network error, 2 usage (bad arguments, bad or missing GIGACHAT_* "
+              "settings, a busy port), 130 interrupted")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line (and exit 2), like every other failure; --help has the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gigachat-mcp",
         description="GigaChat for MCP assistants, notebooks and the terminal.",
-        epilog=EPILOG,
+        epilog=EPILOG + "\n" + EXIT_CODES + "\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gigachat-mcp {__version__}")
@@ -63,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     team.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log format")
 
     ask = commands.add_parser("ask", help="ask once and stream the answer to the terminal",
-                              description="Ask GigaChat once; the answer streams to stdout. Exit codes: 0 ok, "
-                                          "1 GigaChat or network error, 2 usage, 130 interrupted.")
+                              description="Ask GigaChat once; the answer streams to stdout.", epilog=EXIT_CODES)
     ask.add_argument("prompt", nargs="?", help="the question; read from stdin when omitted or '-'")
     ask.add_argument("-m", "--model", help="model id, e.g. GigaChat-2-Max (default: GIGACHAT_MODEL or GigaChat-2)")
     ask.add_argument("-s", "--system", help="system prompt")
@@ -80,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ._commands._ask_richer import add_arguments as richer_ask_arguments
 
     richer_ask_arguments(ask)
+
+    models = commands.add_parser("models", help="list the models your key can use",
+                                 description="List the models GigaChat offers your key; the default is marked.",
+                                 epilog=EXIT_CODES)
+    models.add_argument("--json", action="store_true", help="print JSON (id, type, owned_by) for scripts")
+    models.add_argument("--emulator", action="store_true", help="list the built-in emulator's models")
 
     from .emulator._cli import build_parser as emulator_parser
 
@@ -104,12 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # bad arguments exit 2 here, with argparse's one-line message
     command = args.command or "serve"  # no command: serve stdio with the defaults above, what MCP hosts run
     if command == "serve":
         from ._commands.serve import run
     elif command == "ask":
         from ._commands.ask import run
+    elif command == "models":
+        from ._commands.models import run
     elif command == "emulator":
         from .emulator._cli import run
     elif command == "doctor":
@@ -118,7 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         from ._commands.hosts import run
     else:
         from ._commands.demo import run
-    return run(args)
+    from ._commands._signals import clean_up_on
+
+    try:
+        with clean_up_on("SIGTERM", "SIGHUP"):  # Ctrl-C stays KeyboardInterrupt, which every command handles
+            return run(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling began, e.g. while an emulator starts
+        print("gigachat-mcp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from . import GigaChatError
+
+        if not isinstance(exc, GigaChatError):
+            raise
+        from ._commands._common import report
+
+        return report(exc)  # e.g. a bad GIGACHAT_* value: one line, exit 2
 
 
 if __name__ == "__main__":

@@ -726,7 +726,7 @@ def _answer_result(conversation: Conversation, uri: str,
 async def _explain(exc: GigaChatError, live: _Live, runner: TurnRunner, uri: str, model: str) -> str:
     """The tool error text: the client's message, plus what only the server knows."""
     message = str(exc)
-    if isinstance(exc, APIError) and exc.status_code == 404 and "model" in str(exc.message).lower():
+    if isinstance(exc, APIError) and exc.unknown_model:
         message = await _unknown_model(exc, live, runner, model)
     if isinstance(exc, StreamError) and exc.partial_text:
         message += f" The partial answer is kept in {uri}."

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 
 from .. import GigaChat, GigaChatError, Settings, StructuredOutputError
 from ._ask_richer import Thinking, extras_json, options_from, print_after, richer_tools
-from ._common import fail, settings_for
+from ._common import INTERRUPTED, USAGE, fail, report, require_credentials, settings_for
 from ._saved_files import save_files
 
 
@@ -17,48 +18,47 @@ def run(args: argparse.Namespace) -> int:
     prompt = args.prompt
     if prompt is None or prompt == "-":
         if sys.stdin is None or sys.stdin.isatty():
-            print("gigachat-mcp ask: give a prompt, or pipe one on stdin", file=sys.stderr)
-            return 2
+            return fail("ask: give a prompt, or pipe one on stdin", USAGE)
         prompt = sys.stdin.read()
     if not prompt.strip():
-        print("gigachat-mcp ask: the prompt is empty", file=sys.stderr)
-        return 2
+        return fail("ask: the prompt is empty", USAGE)
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
                "max_tokens": args.max_tokens, "attachments": args.attach or None, **options_from(args)}
     quiet = args.json or bool(args.schema)  # the text is not streamed: the JSON is printed at the end
     thinking = Thinking(quiet=args.json)
     received: list[str] = []
     saved: list[dict[str, str]] = []
+    final = None
     try:
-        with settings_for(args.emulator) as settings, GigaChat(settings) as giga, \
-                contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
-            final = None
-            for chunk in chunks:
-                if chunk.reasoning:
-                    thinking.add(chunk.reasoning)
-                elif chunk.text:
-                    thinking.end()
-                received.append(chunk.text)
-                if not quiet:
-                    sys.stdout.write(chunk.text)
-                    sys.stdout.flush()
-                if chunk.finish_reason is not None:
-                    final = chunk
-            saved = save_files(giga, final.files if final is not None else (), args.save_dir)
+        with settings_for(args.emulator) as settings:
+            require_credentials(settings, f"ask {shlex.quote(args.prompt or '-')}")
+            with GigaChat(settings) as giga, \
+                    contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
+                for chunk in chunks:
+                    if chunk.reasoning:
+                        thinking.add(chunk.reasoning)
+                    elif chunk.text:
+                        thinking.end()
+                    received.append(chunk.text)
+                    if not quiet:
+                        sys.stdout.write(chunk.text)
+                        sys.stdout.flush()
+                    if chunk.finish_reason is not None:
+                        final = chunk
+                saved = save_files(giga, final.files if final is not None else (), args.save_dir)
     except OSError as exc:
         return fail(f"could not save the drawn image: {exc}")
     except KeyboardInterrupt:
         if not args.json:
             sys.stdout.write("\n")
-        print("gigachat-mcp: interrupted", file=sys.stderr)
-        return 130
+        return fail("interrupted", INTERRUPTED)
     except GigaChatError as exc:
         thinking.end()
         if any(received) and not quiet:
             sys.stdout.write("\n")
         if isinstance(exc, StructuredOutputError):
             return fail(f"{exc}\nThe answer was:\n{exc.raw_text}")
-        return fail(str(exc))
+        return report(exc)
     thinking.end()
     text = "".join(received)
     if args.json:
@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         print_after(final, bool(args.schema))
         for item in saved:
             print(f"Saved image: {item['path']}")
+    if final is not None and final.finish_reason == "length":
+        limit = f"--max-tokens {args.max_tokens}" if args.max_tokens else "the model's length limit"
+        fail(f"the answer was cut off by {limit} (finish_reason: length); raise --max-tokens or ask for less.")
     return 0
 
 

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(prompt: str, use_emulator: bool) -> int:
     from mcp import Client, StdioServerParameters
 
+    pacing = ""  # emulator directives: sent, but not shown as if the user had typed them
     with contextlib.ExitStack() as stack:
         env = {k: v for k, v in os.environ.items() if not (use_emulator and k.startswith("GIGACHAT_"))}
         if use_emulator:
@@ -40,7 +41,7 @@ async def _demo(prompt: str, use_emulator: bool) -> int:
             env.update(emulator.env(token_cache="memory"))
             say(f"No GigaChat credentials in use: answering from the built-in emulator at {emulator.origin} "
                 "(HTTPS, throwaway CA).")
-            prompt += " [emulator words=60 delay=0.04]"  # a longer, paced answer, so the streaming is visible
+            pacing = " [emulator words=60 delay=0.04]"  # a longer, paced answer, so the streaming is visible
         params = StdioServerParameters(command=sys.executable, args=["-m", "gigachat_mcp", "serve"], env=env)
         say("Starting `gigachat-mcp serve` over stdio and connecting an MCP client…")
         async with Client(params) as client:
@@ -49,7 +50,7 @@ async def _demo(prompt: str, use_emulator: bool) -> int:
             say(f"Connected to {info.name} {info.version} (protocol {client.protocol_version}); tools: "
                 f"{', '.join(tools)}")
             say(f"\n> {prompt}\n")
-            first = await _ask(client, {"prompt": prompt})
+            first = await _ask(client, {"prompt": prompt + pacing})
             if first is None:
                 return 1
             follow_up = "А теперь одним предложением."

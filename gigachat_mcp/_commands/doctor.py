@@ -24,6 +24,7 @@ SECRET_NAMES = ("GIGACHAT_CREDENTIALS", "GIGACHAT_ACCESS_TOKEN", "GIGACHAT_PASSW
 class Report:
     def __init__(self) -> None:
         self.failed = False
+        self.misconfigured = False  # a failure the user fixes in the settings: exit 2, like every command
 
     def line(self, status: str, step: str, detail: str, fix: str | None = None) -> None:
         print(f"[{status:>4}] {step}: {detail}", flush=True)
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
             _diagnose(report, settings)
     except ConfigError as exc:
         report.line("FAIL", "settings", "invalid", str(exc))
+        report.misconfigured = True
     print("All checks passed." if not report.failed else "Some checks failed: apply the fixes above and re-run.")
-    return 1 if report.failed else 0
+    return (2 if report.misconfigured else 1) if report.failed else 0
 
 
 def _environment(report: Report, emulated: bool) -> None:
@@ -64,6 +66,7 @@ def _environment(report: Report, emulated: bool) -> None:
 def _diagnose(report: Report, settings: Settings) -> None:
     method = settings.auth_method
     if method == "none":
+        report.misconfigured = True
         report.line("FAIL", "credentials", "none set",
                     "Set GIGACHAT_CREDENTIALS to your authorization key (GigaChat Studio -> project -> API keys; "
                     "keep it out of notebooks and shell history, e.g. put it in your MCP host's env block), and "
@@ -91,12 +94,12 @@ def _diagnose(report: Report, settings: Settings) -> None:
     if method == "none" or not reachable:
         reason = "no credentials" if method == "none" else "a host is unreachable"
         for step in ("token", "models", "chat"):
-            report.line("skip", step, f"skipped: {reason}")
+            report.line("skip", step, reason)
         return
     with GigaChat(settings.replace(max_retries=0)) as giga:
         if not report.check("token", lambda: _token(giga)):
-            report.line("skip", "models", "skipped: no token")
-            report.line("skip", "chat", "skipped: no token")
+            report.line("skip", "models", "no token")
+            report.line("skip", "chat", "no token")
             return
         report.check("models", lambda: _models(giga))
         report.check("chat", lambda: _chat(giga))

@@ -32,8 +32,20 @@ __all__ = [
 ]
 
 
+LIST_MODELS_IN_PYTHON = "`client.models()`"
+
+
+def unknown_model_message(model: str, said: str, list_models: str = LIST_MODELS_IN_PYTHON) -> str:
+    return f"Model {model!r} does not exist for this key ({said}). List the models it offers with {list_models}."
+
+
 class GigaChatError(Exception):
     """Root of every error this package raises on purpose."""
+
+    def message_for(self, *, list_models: str) -> str:
+        """The message as a front end shows it: `list_models` says how its users list models there, e.g.
+        "`gigachat-mcp models`" (the message itself names the Python way, `client.models()`)."""
+        return str(self)
 
     def __reduce__(self):  # keyword-only fields survive pickling (multiprocessing, kernels)
         return (_rebuild, (type(self), str(self), self.__dict__))
@@ -80,10 +92,17 @@ class StructuredOutputError(GigaChatError, ValueError):
 class APIError(GigaChatError):
     """GigaChat answered with an error status."""
 
-    def __init__(self, message: str, *, status_code: int, server_message: str = "") -> None:
+    def __init__(self, message: str, *, status_code: int, server_message: str = "",
+                 unknown_model: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = server_message
+        self.unknown_model = unknown_model  # the model the service does not offer this key (a 404), if that was it
+
+    def message_for(self, *, list_models: str) -> str:
+        if self.unknown_model is None:
+            return str(self)
+        return unknown_model_message(self.unknown_model, f"{self.status_code} {self.message}".strip(), list_models)
 
 
 class AuthenticationError(APIError):

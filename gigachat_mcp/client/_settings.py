@@ -65,14 +65,24 @@ class Settings:
         if unknown:
             raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}. See the README's configuration table.")
         values: dict[str, Any] = {}
+        origins: dict[str, tuple[str, Any]] = {}
         for field in dataclasses.fields(cls):
             if overrides.get(field.name) is not None:
-                values[field.name] = _coerce(field.name, overrides[field.name], source=field.name)
+                origins[field.name] = (field.name, overrides[field.name])
             else:
                 raw = env.get(env_name(field.name), "").strip()
                 if raw:
-                    values[field.name] = _coerce(field.name, raw, source=env_name(field.name))
-        return cls(**values)._validated()
+                    origins[field.name] = (env_name(field.name), raw)
+            if field.name in origins:
+                values[field.name] = _coerce(field.name, origins[field.name][1], source=origins[field.name][0])
+        return cls(**values)._validated(origins)
+
+    def named(self, field: str) -> str:
+        """Where a value came from, for messages: the argument's name, else the environment variable's."""
+        return self._origins().get(field, (env_name(field), None))[0]
+
+    def _origins(self) -> dict[str, tuple[str, Any]]:
+        return getattr(self, "_origin_map", {})
 
     @property
     def auth_method(self) -> str:
@@ -96,7 +106,8 @@ class Settings:
         return tuple(v for v in values if v and len(v) >= 4)
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)._validated()
+        origins = {**self._origins(), **{name: (name, value) for name, value in changes.items()}}
+        return dataclasses.replace(self, **changes)._validated(origins)
 
     def __repr__(self) -> str:
         shown = []
@@ -109,14 +120,24 @@ class Settings:
             shown.append(f"{field.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
-    def _validated(self) -> Settings:
+    def _validated(self, origins: dict[str, tuple[str, Any]] | None = None) -> Settings:
+        origins = origins or {}
+
+        def named(field: str) -> str:
+            return origins.get(field, (env_name(field), None))[0]
+
+        def given(field: str) -> str:
+            """What the user wrote (GIGACHAT_TIMEOUT=-5 is echoed as -5, not -5.0)."""
+            raw = origins.get(field, (None, getattr(self, field)))[1]
+            return raw.strip() if isinstance(raw, str) else str(raw)
+
         changes: dict[str, Any] = {}
         scope = self.scope.upper()
         if not scope.startswith("GIGACHAT_API_"):
             scope = f"GIGACHAT_API_{scope}"
         if scope not in SCOPES:
             raise ConfigError(
-                f"GIGACHAT_SCOPE={_shown(self.scope)} is not a GigaChat scope. Use PERS (individuals), "
+                f"{named('scope')}={_shown(self.scope)} is not a GigaChat scope. Use PERS (individuals), "
                 "B2B (prepaid business) or CORP (pay-as-you-go business)."
             )
         changes["scope"] = scope
@@ -126,31 +147,33 @@ class Settings:
             url = getattr(self, name).rstrip("/")
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"{env_name(name)}={_shown(url)} is not an http(s) URL, e.g. {_default(name)}.")
+                raise ConfigError(f"{named(name)}={_shown(url)} is not an http(s) URL, e.g. {_default(name)}.")
             changes[name] = url
         if self.timeout <= 0:
-            raise ConfigError(f"GIGACHAT_TIMEOUT must be a positive number of seconds, not {self.timeout}.")
+            raise ConfigError(f"{named('timeout')} must be a positive number of seconds, not {given('timeout')}.")
         if self.max_retries < 0:
-            raise ConfigError(f"GIGACHAT_MAX_RETRIES must be 0 or more, not {self.max_retries}.")
+            raise ConfigError(f"{named('max_retries')} must be 0 or more, not {given('max_retries')}.")
         if self.max_connections is not None and self.max_connections < 1:
-            raise ConfigError(f"GIGACHAT_MAX_CONNECTIONS must be 1 or more, not {self.max_connections}.")
+            raise ConfigError(f"{named('max_connections')} must be 1 or more, not {given('max_connections')}.")
         if self.api_version not in ("v1", "v2"):
-            raise ConfigError(f"GIGACHAT_API_VERSION must be v1 or v2, not {_shown(self.api_version)}.")
+            raise ConfigError(f"{named('api_version')} must be v1 or v2, not {_shown(self.api_version)}.")
         if self.token_cache not in ("file", "memory"):
-            raise ConfigError(f"GIGACHAT_TOKEN_CACHE must be 'file' or 'memory', not {_shown(self.token_cache)}.")
+            raise ConfigError(f"{named('token_cache')} must be 'file' or 'memory', not {_shown(self.token_cache)}.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ConfigError(f"GIGACHAT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {_shown(self.log_level)}.")
+            raise ConfigError(f"{named('log_level')} must be DEBUG, INFO, WARNING or ERROR, not {_shown(self.log_level)}.")
         changes["log_level"] = self.log_level.upper()
         if bool(self.user) != bool(self.password) and not (self.credentials or self.access_token):
-            missing = "GIGACHAT_PASSWORD" if self.user else "GIGACHAT_USER"
-            raise ConfigError(f"GIGACHAT_USER and GIGACHAT_PASSWORD go together: set {missing} as well.")
+            missing = named("password") if self.user else named("user")
+            raise ConfigError(f"{named('user')} and {named('password')} go together: set {missing} as well.")
         if self.key_file and not self.cert_file:
-            raise ConfigError("GIGACHAT_KEY_FILE needs GIGACHAT_CERT_FILE (the client certificate) as well.")
+            raise ConfigError(f"{named('key_file')} needs {named('cert_file')} (the client certificate) as well.")
         for name in ("ca_bundle_file", "cert_file", "key_file"):
             path = getattr(self, name)
             if path and not os.path.isfile(os.path.expanduser(path)):
-                raise ConfigError(f"{env_name(name)} points at {path!r}, which is not a readable file.")
-        return dataclasses.replace(self, **changes)
+                raise ConfigError(f"{named(name)} points at {path!r}, which is not a readable file.")
+        validated = dataclasses.replace(self, **changes)
+        object.__setattr__(validated, "_origin_map", origins)  # not a field: equality and repr ignore it
+        return validated
 
 
 def env_name(field: str) -> str:

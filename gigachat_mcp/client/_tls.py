@@ -1,7 +1,8 @@
 """One ssl.SSLContext for GigaChat: system roots + certifi + the bundled Russian Trusted Root CA + a user CA file.
 
 Trust is additive: nothing replaces the defaults, so corporate proxies and the real service both work.
-GIGACHAT_VERIFY_SSL_CERTS=false is the explicit escape hatch, and it warns once per process.
+GIGACHAT_VERIFY_SSL_CERTS=false is the explicit escape hatch: one log line per process (a clean line on stderr
+when the application has not configured logging), not a Python warning with a source path.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import logging
 import os
 import ssl
-import warnings
+import sys
 from dataclasses import dataclass
 from importlib import resources
 
@@ -30,20 +31,23 @@ _warned_insecure = False
 def ssl_context_for(settings: Settings) -> ssl.SSLContext:
     """The context for these settings; built once per distinct TLS configuration, then shared."""
     if not settings.verify_ssl_certs:
-        _warn_insecure_once()
+        _warn_insecure_once(settings.named("verify_ssl_certs"))
     return _build_context(
         settings.verify_ssl_certs,
         settings.ca_bundle_file,
         settings.cert_file,
         settings.key_file,
         settings.key_file_password,
+        (settings.named("ca_bundle_file"), settings.named("cert_file"), settings.named("key_file")),
     )
 
 
 @functools.lru_cache(maxsize=8)
 def _build_context(
-    verify: bool, ca_file: str | None, cert_file: str | None, key_file: str | None, key_password: str | None
+    verify: bool, ca_file: str | None, cert_file: str | None, key_file: str | None, key_password: str | None,
+    names: tuple[str, str, str] = ("GIGACHAT_CA_BUNDLE_FILE", "GIGACHAT_CERT_FILE", "GIGACHAT_KEY_FILE"),
 ) -> ssl.SSLContext:
+    """`names` say where each path came from (an argument or a variable), for the error messages."""
     if verify:
         context = ssl.create_default_context()  # the system's roots
         import certifi  # deferred: only a process that really connects pays for parsing the bundle
@@ -51,7 +55,7 @@ def _build_context(
         context.load_verify_locations(cafile=certifi.where())
         context.load_verify_locations(cadata=bundled_root_pem())
         if ca_file:
-            _load_user_ca(context, ca_file)
+            _load_user_ca(context, ca_file, names[0])
     else:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -61,29 +65,29 @@ def _build_context(
             context.load_cert_chain(os.path.expanduser(cert_file), key_file and os.path.expanduser(key_file), key_password)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(
-                f"Could not load the client certificate GIGACHAT_CERT_FILE={cert_file!r}"
-                f"{f' with GIGACHAT_KEY_FILE={key_file!r}' if key_file else ''}: {_reason(exc)}. "
+                f"Could not load the client certificate {names[1]}={cert_file!r}"
+                f"{f' with {names[2]}={key_file!r}' if key_file else ''}: {_reason(exc)}. "
                 "Check that both are PEM files and that GIGACHAT_KEY_FILE_PASSWORD is right."
             ) from None
     return context
 
 
-def _load_user_ca(context: ssl.SSLContext, ca_file: str) -> None:
+def _load_user_ca(context: ssl.SSLContext, ca_file: str, name: str) -> None:
     path = os.path.expanduser(ca_file)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise ConfigError(f"GIGACHAT_CA_BUNDLE_FILE={ca_file!r} cannot be read: {exc.strerror}.") from None
+        raise ConfigError(f"{name}={ca_file!r} cannot be read: {exc.strerror}.") from None
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise ConfigError(
-            f"GIGACHAT_CA_BUNDLE_FILE={ca_file!r} holds no PEM certificate. Point it at a file of "
+            f"{name}={ca_file!r} holds no PEM certificate. Point it at a file of "
             "'-----BEGIN CERTIFICATE-----' blocks (convert DER with: openssl x509 -inform der -in ca.cer -out ca.pem)."
         )
     try:
         context.load_verify_locations(cafile=path)
     except ssl.SSLError as exc:
-        raise ConfigError(f"GIGACHAT_CA_BUNDLE_FILE={ca_file!r} could not be loaded: {_reason(exc)}.") from None
+        raise ConfigError(f"{name}={ca_file!r} could not be loaded: {_reason(exc)}.") from None
 
 
 @functools.cache
@@ -91,17 +95,26 @@ def bundled_root_pem() -> str:
     return resources.files(__package__).joinpath(_RUSSIAN_ROOT_FILE).read_text(encoding="ascii")
 
 
-def _warn_insecure_once() -> None:
+def _warn_insecure_once(name: str) -> None:
     global _warned_insecure
     if not _warned_insecure:
         _warned_insecure = True
-        message = (
-            "GIGACHAT_VERIFY_SSL_CERTS=false: TLS certificates are NOT verified, so anyone on the network path "
-            "can read your prompts and tokens. The Russian Trusted Root CA is bundled; prefer "
-            "GIGACHAT_CA_BUNDLE_FILE for any other CA."
-        )
-        warnings.warn(message, stacklevel=4)
-        log.warning(message)
+        message = (f"gigachat-mcp: {name}=false: TLS certificates are NOT verified, so anyone on the network path "
+                   "can read your prompts and tokens. The Russian Trusted Root CA is bundled; prefer "
+                   "GIGACHAT_CA_BUNDLE_FILE for any other CA.")
+        if _logging_configured(log):
+            log.warning(message)
+        else:  # the package's NullHandler would swallow it: a security warning must be seen
+            print(message, file=sys.stderr, flush=True)
+
+
+def _logging_configured(logger: logging.Logger) -> bool:
+    current: logging.Logger | None = logger
+    while current is not None:
+        if any(not isinstance(handler, logging.NullHandler) for handler in current.handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import _functions
-from ._errors import APIError, AuthenticationError, ConfigError, InvalidRequestError, RateLimitError
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    ConfigError,
+    InvalidRequestError,
+    RateLimitError,
+    unknown_model_message,
+)
 from ._tokens import Token
 from ._types import AICheck, ChatResult, FileInfo, FunctionCall, GeneratedFile, Model, Source, TokenCount, Usage
 
@@ -757,8 +764,9 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], *, model: st
             retry_after=after,
         )
     if status == 404 and model:
-        hint = f"Model {model!r} does not exist for this key ({said}). List the available models and pick one."
-    elif status == 404 and not_found:
+        return APIError(unknown_model_message(model, said), status_code=status, server_message=message,
+                        unknown_model=model)
+    if status == 404 and not_found:
         hint = f"{not_found} ({said})"
     elif status == 403 and forbidden:
         hint = f"{forbidden} ({said})"

@@ -2,13 +2,16 @@
 
 `cryptography` arrives with mcp (through pyjwt[crypto]); it is imported here only, so the core never needs it.
 Variants exist to reproduce real trouble: a certificate for the wrong host name, an expired one, and a client
-certificate for mTLS.
+certificate for mTLS (made only when asked for). Private keys are created owner-only (0600 from the first byte);
+the CA's key is never written at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,17 +20,22 @@ __all__ = ["CertificateSet", "make_certificates"]
 
 @dataclass(frozen=True)
 class CertificateSet:
-    """Paths of the PEM files: trust `ca_file`; the server uses `server_cert` + `server_key`."""
+    """Paths of the PEM files: trust `ca_file`; the server uses `server_cert` + `server_key` (the emulator
+    removes the key once it is loaded); the client pair exists only when a client certificate was asked for."""
 
     ca_file: Path
     server_cert: Path
     server_key: Path
-    client_cert: Path
-    client_key: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    @property
+    def private_keys(self) -> tuple[Path, ...]:
+        return tuple(path for path in (self.server_key, self.client_key) if path is not None)
 
 
 def make_certificates(directory: Path, *, hostnames: tuple[str, ...] = ("localhost", "127.0.0.1", "::1"),
-                      expired: bool = False) -> CertificateSet:
+                      expired: bool = False, client_certificate: bool = False) -> CertificateSet:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -41,9 +49,11 @@ def make_certificates(directory: Path, *, hostnames: tuple[str, ...] = ("localho
                           x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
     def write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # an older file of that name may have had looser permissions
+            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
-        path.chmod(0o600)
         return path
 
     def write_cert(path: Path, cert: x509.Certificate) -> Path:
@@ -67,7 +77,8 @@ def make_certificates(directory: Path, *, hostnames: tuple[str, ...] = ("localho
         .sign(ca_key, hashes.SHA256())
     )
 
-    def leaf(common: str, usage: x509.ObjectIdentifier, sans: tuple[str, ...]) -> tuple[x509.Certificate, object]:
+    def leaf(common: str, usage: x509.ObjectIdentifier,
+             sans: tuple[str, ...]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
         if expired:
             start, end = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
@@ -91,14 +102,16 @@ def make_certificates(directory: Path, *, hostnames: tuple[str, ...] = ("localho
         return builder.sign(ca_key, hashes.SHA256()), key
 
     server_cert, server_key = leaf(hostnames[0], ExtendedKeyUsageOID.SERVER_AUTH, hostnames)
-    client_cert, client_key = leaf("emulator-client", ExtendedKeyUsageOID.CLIENT_AUTH, ())
-    return CertificateSet(
+    certificates = CertificateSet(
         ca_file=write_cert(directory / "emulator-ca.pem", ca_cert),
         server_cert=write_cert(directory / "server.pem", server_cert),
         server_key=write_key(directory / "server-key.pem", server_key),
-        client_cert=write_cert(directory / "client.pem", client_cert),
-        client_key=write_key(directory / "client-key.pem", client_key),
     )
+    if not client_certificate:
+        return certificates
+    client_cert, client_key = leaf("emulator-client", ExtendedKeyUsageOID.CLIENT_AUTH, ())
+    return dataclasses.replace(certificates, client_cert=write_cert(directory / "client.pem", client_cert),
+                               client_key=write_key(directory / "client-key.pem", client_key))
 
 
 def _san(x509, ipaddress, host: str):

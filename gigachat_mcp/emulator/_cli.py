@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 import threading
@@ -28,7 +29,15 @@ def run(args: argparse.Namespace) -> int:
 
     emulator = Emulator(tls=args.tls, host=args.host, port=args.port, cert_dir=args.cert_dir,
                         chunk_delay=args.chunk_delay, token_ttl=args.token_ttl)
-    with emulator:
+    try:
+        emulator.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"gigachat-mcp: port {args.port} on {args.host} is already in use: stop what holds it, or pick "
+              "another with --port (0: any free port).", file=sys.stderr)
+        return 2
+    try:
         print(f"# GigaChat emulator listening on {emulator.origin}", flush=True)
         print("# Paste these into your shell (or an MCP host's env block):", flush=True)
         for name, value in emulator.env().items():
@@ -36,12 +45,17 @@ def run(args: argparse.Namespace) -> int:
         print("# Faults: POST /_emulator/faults, e.g. "
               f"curl -X POST {emulator.origin}/_emulator/faults -d '{{\"status\": 429}}'"
               + (f" --cacert {emulator.ca_file}" if emulator.ca_file else ""), file=sys.stderr, flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("# emulator stopped", file=sys.stderr)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("# emulator stopped", file=sys.stderr)
+    finally:
+        emulator.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(build_parser().parse_args(argv))
+    """`python -m gigachat_mcp.emulator`: the same signal handling as `gigachat-mcp emulator` (see cli.py)."""
+    from .._commands._signals import clean_up_on
+
+    with clean_up_on("SIGTERM", "SIGHUP"):
+        return run(build_parser().parse_args(argv))

@@ -1,8 +1,16 @@
-"""The Emulator: lifecycle, where it listens, and the controls tests use."""
+"""The Emulator: lifecycle, where it listens, and the controls tests use.
+
+Private keys never outlive the emulator's process, on every way a process ends short of SIGKILL: the server key
+is deleted as soon as the TLS context holds it; stop() removes the temp dir (and any client key written into a
+cert_dir); an atexit hook does the same for an emulator nobody stopped (a notebook's, a kernel shut down). A
+signal's default action skips atexit, so the commands that own a process turn SIGTERM/SIGHUP into an orderly exit.
+"""
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
 import shutil
 import ssl
 import tempfile
@@ -46,8 +54,8 @@ class Emulator:
         self.tls = tls
         self.host = host
         self._port = port
-        self._cert_options = {"hostnames": cert_hostnames or ("localhost", "127.0.0.1", "::1"),
-                              "expired": cert_expired}
+        self._cert_hostnames = cert_hostnames or ("localhost", "127.0.0.1", "::1")
+        self._cert_expired = cert_expired
         self._cert_dir = Path(cert_dir) if cert_dir else None
         self._own_dir: str | None = None
         self.certificates: CertificateSet | None = None
@@ -66,12 +74,25 @@ class Emulator:
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        try:
+            return self._start()
+        except BaseException:  # an interrupt half-way must not leave a temp dir or a key behind
+            self.stop()
+            raise
+
+    def _start(self) -> Emulator:
         context = None
         if self.tls:
             directory = self._cert_dir or Path(self._temp_dir())
-            self.certificates = make_certificates(directory, **self._cert_options)
+            atexit.register(self._remove_files)
+            self.certificates = make_certificates(directory, hostnames=self._cert_hostnames,
+                                                  expired=self._cert_expired,
+                                                  client_certificate=self.api.accept_client_certs)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.certificates.server_cert, self.certificates.server_key)
+            try:
+                context.load_cert_chain(self.certificates.server_cert, self.certificates.server_key)
+            finally:
+                self.certificates.server_key.unlink(missing_ok=True)  # held in memory from here on
             if self.api.accept_client_certs:
                 context.verify_mode = ssl.CERT_OPTIONAL
                 context.load_verify_locations(cafile=self.certificates.ca_file)
@@ -88,9 +109,8 @@ class Emulator:
             self._server.server_close()
             self._server.close_connections()
             self._server = None
-        if self._own_dir is not None:
-            shutil.rmtree(self._own_dir, ignore_errors=True)
-            self._own_dir = None
+        self._remove_files()
+        atexit.unregister(self._remove_files)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -99,8 +119,18 @@ class Emulator:
         self.stop()
 
     def _temp_dir(self) -> str:
-        self._own_dir = tempfile.mkdtemp(prefix="gigachat-emulator-")
+        self._own_dir = tempfile.mkdtemp(prefix="gigachat-emulator-")  # 0700
         return self._own_dir
+
+    def _remove_files(self) -> None:
+        """The temp dir with everything in it; in a caller's cert_dir, only the private keys."""
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
+        elif self.certificates is not None:
+            for key in self.certificates.private_keys:
+                with contextlib.suppress(OSError):
+                    key.unlink(missing_ok=True)
 
     # --- where it is ---------------------------------------------------------------------------------------
 

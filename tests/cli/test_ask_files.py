@@ -47,5 +47,5 @@ def test_ask_json_lists_saved_files_in_save_dir(emulator: Emulator, tmp_path: Pa
 def test_ask_refuses_a_broken_rule_before_sending(emulator: Emulator, tmp_path: Path) -> None:
     (tmp_path / "tool.exe").write_bytes(b"MZ")
     proc = run("ask", "-a", "tool.exe", "what is this", env=subprocess_env(emulator), cwd=tmp_path)
-    assert proc.returncode == 1 and "tool.exe" in proc.stderr and "supported types" in proc.stderr
+    assert proc.returncode == 2 and "tool.exe" in proc.stderr and "supported types" in proc.stderr  # usage
     assert emulator.requests_to("chat") == [] and emulator.requests_to("upload") == []

@@ -43,9 +43,9 @@ def test_web_prints_the_sources_after_the_answer(emulator: Emulator) -> None:
     assert [s["title"] for s in data["sources"]] == ["News about Latest news", "Encyclopedia article"]
 
 
-def test_web_on_v1_exits_1_naming_the_setting(emulator: Emulator) -> None:
+def test_web_on_v1_exits_2_naming_the_setting(emulator: Emulator) -> None:
     proc = run("ask", "--web", "news", env=subprocess_env(emulator))
-    assert proc.returncode == 1 and "GIGACHAT_API_VERSION=v2" in proc.stderr and proc.stdout == ""
+    assert proc.returncode == 2 and "GIGACHAT_API_VERSION=v2" in proc.stderr and proc.stdout == ""  # usage
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

@@ -118,7 +118,7 @@ def test_doctor_names_the_fix_for_a_wrong_scope(emulator: Emulator) -> None:
 
 def test_doctor_without_credentials_explains_what_to_do() -> None:
     proc = run("doctor", env=subprocess_env(GIGACHAT_BASE_URL="http://127.0.0.1:9/v1"))
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # fixed in the settings, like every command's usage errors
     assert "[FAIL] credentials: none set" in proc.stdout
     assert "Set GIGACHAT_CREDENTIALS to your authorization key" in proc.stdout
     assert "gigachat-mcp doctor --emulator" in proc.stdout

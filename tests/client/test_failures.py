@@ -98,6 +98,13 @@ def test_unknown_model_is_named(giga: GigaChat) -> None:
         giga.chat("hi", model="GigaChat-9000")
     assert caught.value.status_code == 404
     assert "Model 'GigaChat-9000' does not exist" in str(caught.value)
+    assert str(caught.value).endswith("List the models it offers with `client.models()`.")  # the Python way
+    assert caught.value.unknown_model == "GigaChat-9000"
+    on_a_surface = caught.value.message_for(list_models="`%gigachat models`")  # each front end names its own
+    assert on_a_surface.startswith("Model 'GigaChat-9000' does not exist for this key (404 No such model).")
+    assert on_a_surface.endswith("with `%gigachat models`.") and "client.models()" not in on_a_surface
+    other = APIError("GigaChat answered 418.", status_code=418)
+    assert other.message_for(list_models="x") == "GigaChat answered 418."
 
 
 @pytest.mark.parametrize("api_version", ["v1", "v2"])

@@ -87,3 +87,39 @@ def test_errors_survive_pickling_with_their_fields() -> None:
     assert (str(error), error.partial_text, error.status_code) == ("broke", "half", 500)
     api = pickle.loads(pickle.dumps(APIError("m", status_code=404, server_message="No such model")))
     assert (api.status_code, api.message) == (404, "No such model")
+
+
+@pytest.mark.parametrize(("arguments", "fragment"), [
+    ({"scope": "x"}, "scope='x' is not a GigaChat scope"),
+    ({"base_url": "api.giga.chat/v1"}, "base_url='api.giga.chat/v1' is not an http(s) URL"),
+    ({"ca_bundle_file": "/nonexistent/ca.pem"}, "ca_bundle_file points at '/nonexistent/ca.pem'"),
+    ({"timeout": -5}, "timeout must be a positive number of seconds, not -5."),
+    ({"max_retries": -1}, "max_retries must be 0 or more, not -1."),
+    ({"api_version": "v3"}, "api_version must be v1 or v2"),
+])
+def test_errors_name_the_argument_when_the_value_came_from_one(arguments: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        GigaChat(**arguments)
+    assert str(caught.value).startswith(fragment)
+    assert "GIGACHAT_" not in str(caught.value).split(".")[0]  # the variable was never set, so it is not named
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"GIGACHAT_TIMEOUT": "-5"}, "GIGACHAT_TIMEOUT must be a positive number of seconds, not -5."),
+    ({"GIGACHAT_TIMEOUT": "0"}, "not 0."),
+    ({"GIGACHAT_MAX_CONNECTIONS": "00"}, "GIGACHAT_MAX_CONNECTIONS must be 1 or more, not 00."),
+])
+def test_errors_echo_the_value_as_it_was_given(env: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.resolve(environ=env)
+    assert fragment in str(caught.value)
+
+
+def test_a_ca_file_argument_that_is_not_pem_is_named_as_the_argument(tmp_path) -> None:
+    der = tmp_path / "ca.cer"
+    der.write_bytes(b"\x30\x82\x01\x0a not pem")
+    with GigaChat(base_url="https://127.0.0.1:9/v1", credentials="id:secret", ca_bundle_file=str(der),
+                  max_retries=0) as giga:
+        with pytest.raises(ConfigError) as caught:
+            giga.chat("hi")
+    assert str(caught.value).startswith(f"ca_bundle_file={str(der)!r} holds no PEM certificate")

@@ -128,12 +128,12 @@ def notebook_magic(emulator: Emulator, fault: Fault) -> Outcome:
             try:
                 ip.run_cell_magic("gigachat", "--new", PROMPT)
                 return Outcome(True, cap.stdout.rstrip("\n"), seconds=time.monotonic() - started, warm_answer=warm)
-            except UsageError as exc:
-                error = str(exc)
+            except (UsageError, GigaChatError) as exc:  # UsageError for settings; the error's own type otherwise
+                error, kind = str(exc), type(exc).__name__
         shown = cap.stdout.rstrip("\n")
         marker = "\n[stopped by an error]"
         partial = shown.removesuffix(marker) if shown.endswith(marker) else ""
-        return Outcome(False, partial, error, "UsageError", time.monotonic() - started, warm)
+        return Outcome(False, partial, error, kind, time.monotonic() - started, warm)
     finally:
         ip.extension_manager.unload_extension("gigachat_magics")
         ip.config.pop("GigaChatMagics", None)

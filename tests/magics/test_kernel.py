@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import time
@@ -83,11 +84,16 @@ def test_notebook_streams_saves_both_mime_types_and_remembers(kernel_env: Emulat
     assert "transient" not in first_outputs[0]  # nothing ephemeral is saved
 
 
-def test_the_example_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_example_notebook_runs_and_leaves_no_emulator_files(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in subprocess_env().items():
         monkeypatch.setenv(name, value)
+    kernel_tmp = tmp_path / "kernel-tmp"
+    kernel_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(kernel_tmp))  # where the notebook's emulator puts its CA and keys
     nb = nbformat.read(ROOT / "examples" / "gigachat_magics.ipynb", as_version=4)
     NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert list(kernel_tmp.glob("gigachat-emulator-*")) == []  # the notebook never stops it; the kernel's exit did
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
@@ -176,3 +182,131 @@ def test_terminal_ipython_prints_deltas_as_they_arrive(emulator: Emulator, tmp_p
     assert 'GigaChat emulator (GigaChat-2) heard: "Hello terminal". Roles: user. w1 w2' in out
     assert "w30.\n[GigaChat-2:2.0.28.2" in out
     assert "<IPython.core.display" not in out  # no repr spam from display() in a terminal
+
+
+# --- first contact: what a new user sees in a real kernel ------------------------------------------------------
+
+def run_cell(client, code: str, timeout: float = 60) -> tuple[dict, list[dict]]:
+    """The execute_reply's content and every iopub message of one cell."""
+    for _ in range(20):  # right after an error, ipykernel aborts requests until its abort window closes
+        messages: list[dict] = []
+        reply = client.execute_interactive(code, timeout=timeout, output_hook=messages.append)
+        if reply["content"]["status"] != "aborted":
+            break
+    return reply["content"], messages
+
+
+def printed_by(client, line: str) -> str:
+    """What a line magic printed, read back in the reply (iopub stream messages can trail the idle status)."""
+    code = ("from IPython.utils.capture import capture_output as _capture\n"
+            f"with _capture() as _printed:\n    get_ipython().run_line_magic(*{line.lstrip('%').split(' ', 1)!r})")
+    for _ in range(20):  # as in run_cell
+        reply = client.execute_interactive(code, timeout=30, user_expressions={"out": "_printed.stdout"})
+        if reply["content"]["status"] != "aborted":
+            break
+    assert reply["content"]["status"] == "ok", reply["content"]
+    result = reply["content"]["user_expressions"]["out"]
+    assert result["status"] == "ok", result
+    return ast.literal_eval(result["data"]["text/plain"])
+
+
+def displays(messages: list[dict]) -> dict[str, str]:
+    """What each display shows at the end (display_data, then update_display_data with the same id)."""
+    shown: dict[str, str] = {}
+    for msg in messages:
+        if msg["msg_type"] in ("display_data", "update_display_data"):
+            display_id = msg["content"].get("transient", {}).get("display_id", id(msg))
+            shown[display_id] = msg["content"]["data"].get("text/plain", "")
+    return shown
+
+
+def errors(messages: list[dict]) -> list[dict]:
+    return [msg["content"] for msg in messages if msg["msg_type"] == "error"]
+
+
+def shown_error(messages: list[dict]) -> list[str]:
+    """The lines a user sees for a failed cell: the error's traceback lines, or IPython's UsageError line."""
+    lines = [line for error in errors(messages) for line in error["traceback"]]
+    stderr = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and
+                     m["content"]["name"] == "stderr")
+    return lines + stderr.strip().splitlines()
+
+
+@pytest.mark.parametrize(("setup", "line", "ename", "fragment"), [
+    ("import os; del os.environ['GIGACHAT_CREDENTIALS']", "", "UsageError", "GIGACHAT_CREDENTIALS"),
+    ("", "-m GigaChat-9000", "APIError", "Model 'GigaChat-9000' does not exist for this key (404 No such model). "
+                                         "List the models it offers with `%gigachat models`."),
+    ("import os; os.environ['GIGACHAT_BASE_URL'] = 'https://127.0.0.1:9/v1'; "
+     "os.environ['GIGACHAT_AUTH_URL'] = 'https://127.0.0.1:9/api/v2/oauth'; os.environ['GIGACHAT_MAX_RETRIES'] = '0'",
+     "", "GigaChatConnectionError", "Could not connect to 127.0.0.1"),
+])
+def test_a_cell_that_fails_before_any_text_shows_one_line_and_no_placeholder(kernel, setup: str, line: str,
+                                                                             ename: str, fragment: str) -> None:
+    _, client = kernel
+    if setup:
+        run_cell(client, setup)
+    reply, messages = run_cell(client, f"%%gigachat {line}\nhello")
+    assert reply["status"] == "error" and reply["ename"] == ename  # what happened, not always "UsageError"
+    [shown] = shown_error(messages)  # one line, no traceback
+    assert shown.startswith(f"{ename}: ") and fragment in shown
+    assert "…" not in displays(messages).values()  # the placeholder went away
+
+
+def test_the_stop_button_shows_one_line_and_the_stopped_answer_is_not_sent_again(kernel_env: Emulator,
+                                                                                 kernel) -> None:
+    emulator = kernel_env
+    manager, client = kernel
+    answer_id = client.execute("%%gigachat\nA very long answer [emulator words=600 delay=0.03]")
+    updates = 0
+    while updates < 3:
+        msg = client.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") == answer_id and msg["msg_type"] == "update_display_data":
+            updates += 1
+    manager.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=30)["content"]
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    assert len(reply["traceback"]) == 1, reply["traceback"]  # not 18 frames through httpx, httpcore and ssl
+    assert "httpx" not in reply["traceback"][0] and "kept above" in reply["traceback"][0]
+    assert emulator.wait_until(lambda: emulator.streams and emulator.streams[-1].outcome == "client went away", 5)
+    partial = emulator.streams[-1]
+    assert partial.sent_chunks > 0
+
+    history = printed_by(client, "%gigachat history")
+    assert "[1] user: A very long answer" in history and "*[interrupted]*" in history  # still visible
+
+    reply, _ = run_cell(client, "%%gigachat\nNext question")
+    assert reply["status"] == "ok"
+    sent = emulator.requests_to("chat")[-1].body["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [("user", "Next question")]  # neither prompt nor partial
+    assert not any("w1 w2" in m["content"] or "very long" in m["content"] for m in sent)
+
+
+def test_code_format_inserts_only_code(kernel) -> None:
+    _, client = kernel
+    reply, messages = run_cell(client, "%%gigachat -f code\nJust talk to me, no code")
+    assert reply["status"] == "ok"
+    assert not [p for p in reply["payload"] if p.get("source") == "set_next_input"]  # prose is not code
+    status = list(displays(messages).values())[-1]
+    assert "no code block in the answer, no cell inserted" in status
+    reply, messages = run_cell(client, "%%gigachat -f code\nFix this:\n```python\nprint('hi')\n```")
+    [inserted] = [p for p in reply["payload"] if p.get("source") == "set_next_input"]
+    assert inserted["text"] == "print('hi')"
+    assert "code inserted in a new cell below" in list(displays(messages).values())[-1]
+
+
+def test_cell_magic_help_shows_the_cell_magic(kernel) -> None:
+    _, client = kernel
+    reply, _ = run_cell(client, "%%gigachat?")
+    [page] = [p for p in reply["payload"] if p.get("source") == "page"]
+    text = page["data"]["text/plain"]
+    assert "%%gigachat [-m MODEL]" in text and "\n  %gigachat [-m" not in text
+
+
+def test_template_with_undefined_names_says_which_and_sends_nothing(kernel_env: Emulator, kernel) -> None:
+    _, client = kernel
+    run_cell(client, "city = 'Kazan'")
+    reply, messages = run_cell(client, "%%gigachat -T\nWeather in {city} and {undefined_var}?")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    [shown] = shown_error(messages)
+    assert "-T: {undefined_var} is not defined, so nothing was sent" in shown and "{city}" not in shown
+    assert kernel_env.requests_to("chat") == []

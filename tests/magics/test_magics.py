@@ -11,6 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from gigachat_mcp import StreamError, TLSError
 from gigachat_mcp.emulator import Emulator
 
 
@@ -119,9 +120,13 @@ def test_braces_pass_through_unless_templating_is_asked_for(shell: InteractiveSh
     shell.user_ns["city"] = "Kazan"
     ask(shell, "", 'Parse {"city": "x"} for {city}')
     assert emulator.requests_to("chat")[-1].body["messages"][-1]["content"] == 'Parse {"city": "x"} for {city}'
-    ask(shell, "-T", 'Parse {"city": "x"} for {city} and {undefined}')
-    assert emulator.requests_to("chat")[-1].body["messages"][-1]["content"] == \
-        'Parse {"city": "x"} for Kazan and {undefined}'
+    ask(shell, "-T", 'Parse {"city": "x"} for {city}')
+    assert emulator.requests_to("chat")[-1].body["messages"][-1]["content"] == 'Parse {"city": "x"} for Kazan'
+    sent = len(emulator.requests_to("chat"))
+    with pytest.raises(UsageError) as caught:
+        ask(shell, "-T", "Compare {city} with {undefined_var} and {other}")
+    assert str(caught.value).startswith("-T: {other}, {undefined_var} are not defined, so nothing was sent.")
+    assert len(emulator.requests_to("chat")) == sent
 
 
 def test_rich_display_updates_one_handle_with_markdown_and_plain(shell: InteractiveShell,
@@ -166,29 +171,31 @@ def test_missing_credentials_is_one_line_without_suggesting_env_magic(monkeypatc
         ip.extension_manager.unload_extension("gigachat_magics")
 
 
-@pytest.mark.parametrize(("fault", "line", "fragment"), [
-    (None, "-m GigaChat-9000", "Model 'GigaChat-9000' does not exist"),
-    ({"status": 429, "headers": {"Retry-After": "60"}}, "", "rate limiting this key"),
+@pytest.mark.parametrize(("fault", "line", "kind", "fragment"), [
+    (None, "-m GigaChat-9000", "APIError", "Model 'GigaChat-9000' does not exist for this key (404 No such model). "
+                                           "List the models it offers with `%gigachat models`."),
+    ({"status": 429, "headers": {"Retry-After": "60"}}, "", "RateLimitError", "rate limiting this key"),
 ])
-def test_api_errors_are_one_line(shell: InteractiveShell, emulator: Emulator, fault, line: str,
-                                 fragment: str) -> None:
+def test_api_errors_are_one_line_named_as_what_they_are(shell: InteractiveShell, emulator: Emulator, fault,
+                                                        line: str, kind: str, fragment: str) -> None:
     if fault:
         emulator.add_fault("chat", **fault)
     result = shell.run_cell(f"%%gigachat {line}\nhi")
-    assert not result.success and isinstance(result.error_in_exec, UsageError)
-    assert fragment in str(result.error_in_exec)
+    assert not result.success and type(result.error_in_exec).__name__ == kind  # not a UsageError
+    [shown] = result.error_in_exec._render_traceback_()  # what IPython prints instead of a traceback
+    assert shown.startswith(f"{kind}: GigaChat: ") and fragment in shown
 
 
 def test_untrusted_server_is_a_tls_hint(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "heard" in ask(shell, "", "trusted")
     monkeypatch.delenv("GIGACHAT_CA_BUNDLE_FILE")  # a changed environment applies to the next cell
-    with pytest.raises(UsageError, match="GIGACHAT_CA_BUNDLE_FILE"):
+    with pytest.raises(TLSError, match="GIGACHAT_CA_BUNDLE_FILE"):
         ask(shell, "", "hi")
 
 
 def test_error_mid_stream_keeps_the_partial_text_marked(shell: InteractiveShell, emulator: Emulator) -> None:
     emulator.add_fault("chat", after_chunks=3, drop="mid")
-    with capture_output() as cap, pytest.raises(UsageError, match="The stream broke"):
+    with capture_output() as cap, pytest.raises(StreamError, match="The stream broke"):
         shell.run_cell_magic("gigachat", "", "break [emulator words=30]")
     assert cap.stdout.startswith("GigaChat emulator") and "[stopped by an error]" in cap.stdout
     assert magics(shell).history.exchanges == []  # a broken answer is not remembered
@@ -202,7 +209,7 @@ def test_bad_options_are_one_line_usage_errors(shell: InteractiveShell) -> None:
 
 def test_help_shows_the_usage(shell: InteractiveShell) -> None:
     doc = " ".join(shell.magics_manager.magics["cell"]["gigachat"].__doc__.split())  # argparse wraps lines
-    assert "%gigachat [-m MODEL] [-s SYSTEM] [-t TEMPERATURE] [--max-tokens MAX_TOKENS] [--new]" in doc
+    assert "%%gigachat [-m MODEL] [-s SYSTEM] [-t TEMPERATURE] [--max-tokens MAX_TOKENS] [--new]" in doc
     assert "[-o VAR] [-f {markdown,text,code,json}]" in doc
     assert "[--think [LEVEL]] [--web] [--schema SCHEMA]" in doc
 

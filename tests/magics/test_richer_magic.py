@@ -15,6 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from nbformat.v4 import new_code_cell, new_notebook
 
+from gigachat_mcp import StructuredOutputError
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import subprocess_env
 from tests.magics.test_kernel import RecordingClient, kernel_env  # noqa: F401 - the fixture is used by name
@@ -82,8 +83,9 @@ def test_json_format_and_schema_store_the_parsed_object(shell: InteractiveShell,
     ask(shell, "-f json -o answer", "Any JSON")
     assert shell.user_ns["answer"] == {}
     assert emulator.requests_to("chat")[-1].body["response_format"]["schema"] == {"type": "object"}
-    with pytest.raises(UsageError, match="does not fit the schema"):
+    with pytest.raises(StructuredOutputError, match="does not fit the schema") as refused:  # its own type, one line
         ask(shell, "--schema book_schema -o book", "Break it [emulator misfit=1]")
+    assert "this answer does not fit the schema" in refused.value.raw_text
 
 
 def test_kernel_think_web_json_and_explain(kernel_env: Emulator, tmp_path: Path,  # noqa: F811
