@@ -37,7 +37,7 @@ def test_serving_beyond_loopback_without_auth_is_refused(emulator: Emulator) -> 
     refused = subprocess.run([*gigachat_mcp_command(), "serve", "--transport", "streamable-http", "--host",
                               "0.0.0.0", "--port", str(port)], env=subprocess_env(emulator), capture_output=True,
                              text=True, timeout=30)
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # usage: the operator fixes the command
     assert "Refusing to serve on 0.0.0.0 without authentication" in refused.stderr
     assert "--auth-tokens" in refused.stderr and "--insecure-no-auth" in refused.stderr
     replica = Replica(emulator, "--insecure-no-auth", host="0.0.0.0")

@@ -44,10 +44,10 @@ async def test_static_tokens_match_only_their_own_hash(tmp_path: Path) -> None:
 def test_the_command_refuses_bad_team_flags(args: list[str], message: str) -> None:
     done = subprocess.run([*gigachat_mcp_command(), "serve", "--transport", "streamable-http", "--port", "9", *args],
                           env=subprocess_env(), capture_output=True, text=True, timeout=30)
-    assert done.returncode == 1 and message in done.stderr
+    assert done.returncode == 2 and message in done.stderr  # usage, by the one exit-code rule
 
 
 def test_team_flags_need_http() -> None:
     done = subprocess.run([*gigachat_mcp_command(), "serve", "--redis", "redis://127.0.0.1:9/0"],
                           env=subprocess_env(), capture_output=True, text=True, timeout=30)
-    assert done.returncode == 1 and "apply to --transport streamable-http only" in done.stderr
+    assert done.returncode == 2 and "apply to --transport streamable-http only" in done.stderr
