@@ -277,23 +277,35 @@ class API:
         record = StreamRecord(conn.path, planned_chunks=len(pieces))
         with self._lock:
             self.streams.append(record)
+        pending: list[str] = []  # events written together, `answer.coalesce` at a time
+
+        def flush() -> None:
+            if pending:
+                conn.send_event("".join(pending))
+                record.sent_chunks += len(pending)
+                pending.clear()
+
         try:
             conn.start_stream(_trace_headers())
             for index, piece in enumerate(pieces):
                 if fault is not None and index == fault.after_chunks:
+                    flush()
                     self._mid_fault(conn, version, fault, record)
                     return
                 conn.wait(answer.delay)
-                conn.send_event(_delta_event(version, served, piece, first=index == 0))
+                pending.append(_delta_event(version, served, piece, first=index == 0))
+                if len(pending) >= answer.coalesce:
+                    flush()
                 if index == 0:
                     record.first_chunk_at = time.monotonic()
-                record.sent_chunks += 1
+            flush()
             if fault is not None:
                 self._mid_fault(conn, version, fault, record)
                 return
-            conn.send_event(_final_event(version, served, answer))
+            pending.append(_final_event(version, served, answer))
             if version == "v1":
-                conn.send_event("data: [DONE]\n\n")
+                pending.append("data: [DONE]\n\n")
+            conn.send_event("".join(pending))
             conn.end_stream()
             record.outcome = "completed"
         except ClientGone:
