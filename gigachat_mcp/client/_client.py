@@ -198,10 +198,8 @@ class GigaChat(_BaseClient):
             response = self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                for line in response.iter_lines():
-                    chunk = decoder.feed(line)
-                    if chunk is not None:
-                        yield chunk
+                for raw in response.iter_bytes():
+                    yield from decoder.feed(raw)
                 decoder.finish()
                 return
             except StreamError as error:
@@ -314,9 +312,8 @@ class AsyncGigaChat(_BaseClient):
             response = await self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                async for line in response.aiter_lines():
-                    chunk = decoder.feed(line)
-                    if chunk is not None:
+                async for raw in response.aiter_bytes():
+                    for chunk in decoder.feed(raw):
                         yield chunk
                 decoder.finish()
                 return

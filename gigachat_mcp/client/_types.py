@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["ChatChunk", "ChatResult", "Model", "TokenCount", "Usage"]
 
@@ -55,3 +56,19 @@ class TokenCount:
 
     tokens: int
     characters: int
+
+
+_new = object.__new__
+_slot_setters: Any = tuple(vars(ChatChunk)[name].__set__ for name in ("text", "finish_reason", "usage", "model"))
+_set_text, _set_finish, _set_usage, _set_model = _slot_setters
+
+
+def text_chunk(text: str, model: str | None) -> ChatChunk:
+    """ChatChunk(text, None, None, model), built for the stream decoder's hot path: the same frozen value,
+    made by writing its slots directly instead of through the frozen __init__ (a third of the cost)."""
+    chunk = _new(ChatChunk)
+    _set_text(chunk, text)
+    _set_finish(chunk, None)
+    _set_usage(chunk, None)
+    _set_model(chunk, model)
+    return chunk

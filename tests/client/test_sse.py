@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gigachat_mcp import GigaChat, StreamError
+from gigachat_mcp import ChatChunk, GigaChat, StreamError
 from gigachat_mcp.client._sse import StreamDecoder
 
 V1_RECORDING = (
@@ -28,13 +28,14 @@ V2_RECORDING = (
 )
 
 
-def decode(body: str, dialect: str = "v1") -> tuple[list, StreamDecoder]:
+def decode(body: str, dialect: str = "v1", split: int = 0) -> tuple[list, StreamDecoder]:
+    """Feed the body's bytes whole, or `split` bytes at a time (cutting lines, CRLFs and UTF-8 characters)."""
     decoder = StreamDecoder(dialect)
+    data = body.encode()
+    step = split or len(data)
     chunks = []
-    for line in body.replace("\r\n", "\n").split("\n"):
-        chunk = decoder.feed(line)
-        if chunk is not None:
-            chunks.append(chunk)
+    for start in range(0, len(data), step):
+        chunks.extend(decoder.feed(data[start:start + step]))
     return chunks, decoder
 
 
@@ -62,6 +63,58 @@ def test_spec_details_comments_multiline_data_and_no_space() -> None:
     chunks, decoder = decode(body)
     assert [c.text for c in chunks] == ["a: b", "c"]  # content with ': ' survives (gigachat-js#12)
     assert decoder.done
+
+
+def test_multiline_data_is_joined_with_a_line_break_even_inside_a_string() -> None:
+    """The spec joins data lines with LF: split inside a string value, the break is part of the text
+    (joining with "" would give "line oneline two"; dropping the second line would be malformed JSON)."""
+    body = ('data: {"choices":[{"delta":{"content":"line one\n'
+            'data: line two"},"index":0,"finish_reason":"stop"}]}\n\n')
+    chunks, decoder = decode(body)
+    assert [c.text for c in chunks] == ["line one\nline two"]
+    assert decoder.done
+
+
+def test_event_type_and_data_lines_are_fields_not_positions() -> None:
+    """v2: an event whose `data:` comes before `event:`, with a comment and an id between, is still typed."""
+    body = ('data: {"messages":[{"role":"assistant","content":[{"text":"hi"}]}]}\n: note\nid: 3\n'
+            "event: response.message.delta\n\n"
+            "data\n\n"  # a data field with no colon: empty data, an untyped event that carries nothing
+            'event: response.message.done\ndata: {"finish_reason":"length"}\n\n')
+    chunks, decoder = decode(body, "v2")
+    assert [(c.text, c.finish_reason) for c in chunks] == [("hi", None), ("", "length")]
+    assert decoder.done
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("split", [1, 2, 3, 7, 64])
+def test_any_byte_split_and_line_ending_decodes_the_same(newline: str, split: int) -> None:
+    """Bytes arrive cut anywhere: inside a CRLF, inside a multi-byte character, between an event's lines."""
+    body = "\ufeff" + V1_RECORDING.replace("Hello", "Привет ✓").replace("\n", newline)
+    chunks, decoder = decode(body, split=split)
+    assert [c.text for c in chunks] == ["Привет ✓", " world", ""]
+    assert chunks[-1].usage.total_tokens == 42
+    assert decoder.done and decoder.partial_text == "Привет ✓ world"
+
+
+def test_coalesced_events_in_one_read_come_out_in_order() -> None:
+    deltas = "".join(f'data: {{"choices":[{{"delta":{{"content":"{i} "}},"index":0}}]}}\n\n' for i in range(64))
+    chunks, decoder = decode(deltas + V1_RECORDING)
+    assert "".join(c.text for c in chunks) == "".join(f"{i} " for i in range(64)) + "Hello world"
+    assert decoder.done
+
+
+def test_events_after_the_final_one_are_ignored() -> None:
+    chunks, _ = decode(V1_RECORDING + 'data: {"choices":[{"delta":{"content":"late"},"index":0}]}\n\n')
+    assert [c.text for c in chunks] == ["Hello", " world", ""]
+
+
+def test_an_event_without_its_blank_line_is_not_dispatched() -> None:
+    """The spec drops an unfinished event at the end of the body: the final event cut short is an error."""
+    _, decoder = decode(V1_RECORDING.rsplit("\n\n", 2)[0] + "\n")  # [DONE] gone, the usage event unfinished
+    with pytest.raises(StreamError, match="ended before the answer was complete") as caught:
+        decoder.finish()
+    assert caught.value.partial_text == "Hello world"
 
 
 @pytest.mark.parametrize("bad", ["data: {not json\n\n", 'data: {"status_code": 500, "message": "boom"}\n\n',
@@ -95,3 +148,15 @@ def test_client_streams_any_line_ending_through_httpx(newline: str) -> None:
     giga = GigaChat(base_url="http://gigachat.test/v1", access_token="t")
     giga._http = httpx.Client(transport=httpx.MockTransport(app))
     assert "".join(c.text for c in giga.stream("hi")) == "Hello world"
+
+
+def test_decoded_chunks_are_ordinary_frozen_chunks() -> None:
+    """The decoder's fast constructor makes the same value ChatChunk(...) does: equal, hashable, frozen."""
+    import dataclasses
+
+    chunks, _ = decode(V1_RECORDING)
+    first = chunks[0]
+    assert first == ChatChunk("Hello", None, None, "GigaChat:2.0.28.2")
+    assert hash(first) == hash(ChatChunk("Hello", None, None, "GigaChat:2.0.28.2"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.text = "changed"  # type: ignore[misc]
