@@ -323,12 +323,16 @@ class API:
             conn.wait(fault.stall)
         if fault.event == "malformed":
             record.outcome = "malformed event"
-            conn.send_event('data: {"choices": [{"delta": {"content": "bro\n\n')
+            cut_short = ('event: response.message.delta\ndata: {"messages": [{"role": "assistant", "content": '
+                         '[{"text": "bro\n\n') if version == "v2" else 'data: {"choices": [{"delta": {"content": "bro\n\n'
+            conn.send_event(cut_short)  # JSON cut short, in an event the dialect reads
         elif fault.event == "error":
             record.outcome = "error event"
             status = fault.status or 500
             payload = json.dumps({"status_code": status, "message": fault.message or "Internal Server Error"})
             conn.send_event(f"event: error\ndata: {payload}\n\n" if version == "v2" else f"data: {payload}\n\n")
+        elif fault.event == "end":
+            record.outcome = "ended early"
         else:
             if record.outcome == "streaming":
                 record.outcome = "dropped by fault"

@@ -60,6 +60,8 @@ def test_secret_values_never_appear_in_errors_or_reprs() -> None:
         assert key not in str(caught.value) and "looks like a key" in str(caught.value)
     with pytest.raises(ConfigError) as caught:
         Settings.resolve(environ={}, user="u", password="pw", key_file_password=["not", "text"], max_retries="x")
+    assert "max_retries must be a whole number, not 'x'" in str(caught.value)
+    assert "'not'" not in str(caught.value) and "pw" not in str(caught.value)
     s = Settings.resolve(environ={}, credentials="abc:topsecret", password="pw-secret", user="u",
                          access_token="tok-secret", key_file_password="kp-secret")
     text = repr(s) + repr(GigaChat(settings=s))
@@ -78,7 +80,7 @@ def test_credentials_are_accepted_as_shown_with_prefix_or_raw(given: str) -> Non
 def test_replace_revalidates() -> None:
     s = Settings.resolve(environ={})
     assert s.replace(scope="b2b").scope == "GIGACHAT_API_B2B"
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="must be a positive number of seconds, not -1"):
         s.replace(timeout=-1)
 
 
