@@ -23,6 +23,7 @@ __all__ = ["Call", "ChatOptions", "api_error", "chat_call", "oauth_error", "pars
 
 ROLES = frozenset({"system", "user", "assistant", "function", "search_result", "function_in_progress"})
 JSON_HEADERS = MappingProxyType({"Content-Type": "application/json", "Accept": "application/json"})
+GET_HEADERS = MappingProxyType({"Accept": "application/json"})  # no body, so no Content-Type (as the SDK sends)
 STREAM_HEADERS = MappingProxyType(
     {"Content-Type": "application/json", "Accept": "text/event-stream", "Cache-Control": "no-store"}
 )
@@ -228,7 +229,7 @@ def usage_v2(data: Any) -> Usage:
 # --- other endpoints -------------------------------------------------------------------------------------------
 
 def models_call(base_url: str) -> Call:
-    return Call("GET", base_url + "/models", _parse_models)
+    return Call("GET", base_url + "/models", _parse_models, headers=GET_HEADERS)
 
 
 def _parse_models(data: Any) -> list[Model]:
@@ -259,7 +260,8 @@ def _texts_call(url: str, texts: Sequence[str] | str, model: str, parse: Callabl
 
 
 def balance_call(base_url: str) -> Call:
-    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())})
+    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())},
+                headers=GET_HEADERS)
 
 
 def _dumps(body: Any) -> bytes:

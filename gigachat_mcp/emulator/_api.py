@@ -261,6 +261,10 @@ class API:
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())
+        if not _accepts_event_stream(conn.headers.get("Accept")):
+            # HTTP content negotiation: the official SDK and this project send `Accept: text/event-stream` on
+            # streams; a client that asks for JSON only (a stream sent with non-stream headers) is told so
+            return conn.send_json(406, {"status": 406, "message": "Not Acceptable: a stream is text/event-stream"})
         self._stream(conn, version, served, answer, owner)
 
     def _stream(self, conn: Connection, version: str, served: str, answer: _answers.Answer, owner: str) -> None:
@@ -489,6 +493,18 @@ def _usage_v2(answer: _answers.Answer) -> dict[str, Any]:
     return {"input_tokens": answer.prompt_tokens,
             "input_tokens_details": {"prompt_tokens": answer.prompt_tokens, "cached_tokens": 0},
             "output_tokens": answer.completion_tokens, "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+
+
+def _accepts_event_stream(accept: str | None) -> bool:
+    """Whether an Accept header admits text/event-stream (no header admits anything; q=0 excludes)."""
+    if accept is None:
+        return True
+    for item in accept.split(","):
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        if media in ("text/event-stream", "text/*", "*/*") and not any(
+                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            return True
+    return False
 
 
 def _trace_headers() -> dict[str, str]:
