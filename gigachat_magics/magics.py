@@ -69,6 +69,7 @@ class GigaChatMagics(Magics):
     @cell_magic
     def gigachat(self, line: str, cell: str) -> None:
         """Ask GigaChat; the answer streams into the output. Each cell continues the conversation."""
+        assert self.shell is not None  # IPython sets it when it loads the extension
         args = _parse(self.gigachat, line)
         prompt = cell.strip()
         if not prompt:
@@ -150,7 +151,7 @@ class GigaChatMagics(Magics):
 
     # --- %gigachat ---------------------------------------------------------------------------------------------
 
-    @line_magic("gigachat")
+    @line_magic("gigachat")  # type: ignore[arg-type]  # IPython's stubs type the named form as Never
     def gigachat_line(self, line: str) -> None:
         """%gigachat models | history | reset | usage | config"""
         command = line.strip()

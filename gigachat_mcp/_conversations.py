@@ -90,7 +90,7 @@ class Conversation:
 
     def snapshot(self, uri: str) -> dict[str, Any]:
         """The resource's JSON: the transcript with the answer in flight and its status."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         messages += [dict(m) for m in self.messages]
         if self.busy:
             messages.append({"role": "assistant", "content": self.answer(), "in_flight": True})

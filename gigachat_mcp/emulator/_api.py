@@ -257,7 +257,7 @@ class API:
         problem = _validate(model, messages, options)
         if problem is not None:
             return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
-        answer = _answers.compose(model, messages, options, self.chunk_delay)
+        answer = _answers.compose(str(model), messages, options, self.chunk_delay)  # _validate: a str
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())

@@ -67,7 +67,8 @@ def make_certificates(directory: Path, *, hostnames: tuple[str, ...] = ("localho
         .sign(ca_key, hashes.SHA256())
     )
 
-    def leaf(common: str, usage: x509.ObjectIdentifier, sans: tuple[str, ...]) -> tuple[x509.Certificate, object]:
+    def leaf(common: str, usage: x509.ObjectIdentifier,
+             sans: tuple[str, ...]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
         if expired:
             start, end = now - dt.timedelta(days=30), now - dt.timedelta(days=1)

@@ -46,7 +46,7 @@ class Emulator:
         self.tls = tls
         self.host = host
         self._port = port
-        self._cert_options = {"hostnames": cert_hostnames or ("localhost", "127.0.0.1", "::1"),
+        self._cert_options: dict[str, Any] = {"hostnames": cert_hostnames or ("localhost", "127.0.0.1", "::1"),
                               "expired": cert_expired}
         self._cert_dir = Path(cert_dir) if cert_dir else None
         self._own_dir: str | None = None
