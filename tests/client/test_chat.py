@@ -194,3 +194,14 @@ async def test_async_client_leaves_the_event_loop_only_to_fetch_a_token(emulator
         for i in range(5):
             await giga.chat(f"ready token {i}")
     assert len(hops) == 1
+
+
+@pytest.mark.parametrize(("setting", "argument", "sent"), [(True, None, True), (True, False, False),
+                                                           (None, True, True), (None, None, None)])
+def test_profanity_check_setting_is_the_default_and_the_argument_wins(emulator: Emulator, setting: bool | None,
+                                                                      argument: bool | None,
+                                                                      sent: bool | None) -> None:
+    with sync_client(emulator, profanity_check=setting) as giga:
+        giga.chat("hi", profanity_check=argument)
+    body = emulator.requests_to("chat")[-1].body
+    assert body.get("profanity_check") == sent and ("profanity_check" in body) == (sent is not None)

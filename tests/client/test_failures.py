@@ -72,7 +72,8 @@ def test_long_retry_after_is_reported_not_waited(emulator: Emulator) -> None:
     emulator.add_fault("chat", status=429, headers={"Retry-After": "120"})
     with sync_client(emulator) as giga, pytest.raises(RateLimitError) as caught:
         giga.chat("hurry")
-    assert caught.value.retry_after == 120
+    assert caught.value.retry_after == 120 and caught.value.status_code == 429
+    assert caught.value.message == "Too many requests"  # the server's own words, kept apart from ours
     assert "wait 120 s" in str(caught.value)
     assert len(emulator.requests_to("chat")) == 1
 
@@ -242,3 +243,18 @@ def test_a_request_rejected_before_streaming_does_not_use_up_a_mid_stream_fault(
         with pytest.raises(StreamError):
             list(giga.stream("break [emulator words=30]"))
     assert [s.outcome for s in emulator.streams] == ["dropped by fault"]
+
+
+def test_a_transport_error_without_words_is_named_by_its_cause_or_its_type() -> None:
+    import httpx
+
+    from gigachat_mcp.client._http import transport_error
+
+    bare = transport_error(httpx.ReadError(""), "https://api.example/v1", 5)
+    assert str(bare) == "The connection to api.example failed (ReadError). It may work on a retry."
+    caused = httpx.ReadError("")
+    caused.__cause__ = ConnectionResetError("Connection reset by peer")
+    assert "(Connection reset by peer)" in str(transport_error(caused, "https://api.example/v1", 5))
+    refused = transport_error(httpx.ConnectError("[Errno 111] Connection refused"), "https://api.example/v1", 5)
+    assert isinstance(refused, GigaChatConnectionError)
+    assert str(refused).startswith("Could not connect to api.example ([Errno 111] Connection refused).")

@@ -89,3 +89,16 @@ def test_errors_survive_pickling_with_their_fields() -> None:
     assert (str(error), error.partial_text, error.status_code) == ("broke", "half", 500)
     api = pickle.loads(pickle.dumps(APIError("m", status_code=404, server_message="No such model")))
     assert (api.status_code, api.message) == (404, "No such model")
+
+
+@pytest.mark.parametrize(("settings", "method"), [
+    ({"access_token": "tok-123456", "credentials": "abc:def"}, "token"),  # a ready token is used first
+    ({"credentials": "abc:def"}, "oauth"),
+    ({"user": "me", "password": "pw-123456"}, "password"),
+    ({"cert_file": __file__, "key_file": __file__}, "mtls"),
+    ({}, "none"),
+])
+def test_the_way_a_token_is_obtained_shows_in_the_repr(settings: dict, method: str) -> None:
+    resolved = Settings.resolve(environ={}, **settings)
+    assert resolved.auth_method == method
+    assert f"auth={method!r}" in repr(GigaChat(settings=resolved))

@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
+import gigachat  # the official SDK, in the test extra: a missing SDK fails loudly, it is never skipped
 import pytest
 
 from gigachat_mcp import APIError, AsyncGigaChat, GigaChat
 from gigachat_mcp.emulator import Emulator, RecordedRequest
-
-gigachat = pytest.importorskip("gigachat", reason="the official SDK is in the test extra: pip install '.[test]'")
 
 pytestmark = [pytest.mark.anyio,  # the SDK passes httpx a CA path, which httpx 0.28 deprecates: theirs to fix
               pytest.mark.filterwarnings("ignore:`verify=<str>` is deprecated:DeprecationWarning")]
