@@ -102,3 +102,30 @@ def test_the_way_a_token_is_obtained_shows_in_the_repr(settings: dict, method: s
     resolved = Settings.resolve(environ={}, **settings)
     assert resolved.auth_method == method
     assert f"auth={method!r}" in repr(GigaChat(settings=resolved))
+
+
+def test_settings_are_frozen_once_resolved() -> None:
+    import dataclasses
+
+    settings = Settings.resolve(environ={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.timeout = 1.0  # type: ignore[misc]
+
+
+def test_secrets_are_the_set_values_long_enough_to_redact() -> None:
+    key = base64.b64encode(b"client-id:client-secret-1").decode()
+    assert set(Settings.resolve(environ={}, credentials=key).secrets) == {key, "client-secret-1"}
+    assert Settings.resolve(environ={}, user="me", password="pw").secrets == ()  # "pw" would redact every "pw"
+    assert Settings.resolve(environ={}).secrets == ()
+
+
+@pytest.mark.parametrize("url", ["ftp://gigachat.example/v1", "https://", "gigachat.example/v1"])
+def test_base_url_must_be_http_with_a_host(url: str) -> None:
+    with pytest.raises(ConfigError, match="is not an http\\(s\\) URL"):
+        Settings.resolve(environ={}, base_url=url)
+
+
+@pytest.mark.parametrize("value", [2.5, "2.5", "two"])
+def test_whole_numbers_are_not_rounded(value: object) -> None:
+    with pytest.raises(ConfigError, match="max_retries must be a whole number"):
+        Settings.resolve(environ={}, max_retries=value)

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from gigachat_mcp import ChatChunk, GigaChat, StreamError
+from gigachat_mcp.client import _sse
 from gigachat_mcp.client._sse import StreamDecoder
 
 V1_RECORDING = (
@@ -160,3 +161,34 @@ def test_decoded_chunks_are_ordinary_frozen_chunks() -> None:
     assert hash(first) == hash(ChatChunk("Hello", None, None, "GigaChat:2.0.28.2"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.text = "changed"  # type: ignore[misc]
+
+
+# --- the stream decoder's fast path: the usual events never take the per-line field loop -----------------------
+
+def test_one_line_events_are_scanned_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    slow: list[str] = []
+    original = _sse._fields
+    monkeypatch.setattr(_sse, "_fields", lambda block: slow.append(block) or original(block))
+    v1 = StreamDecoder("v1")
+    assert [c.text for c in v1.feed(V1_RECORDING.encode())] == ["Hello", " world", ""]
+    assert slow == []  # the deltas and the final event were scanned in place ([DONE] is not needed after it)
+    slow.clear()
+    v2 = StreamDecoder("v2")
+    assert [c.text for c in v2.feed(V2_RECORDING.encode())] == ["1, 2, 3", ""]
+    assert [block.split("\n")[0] for block in slow] == ["event: response.tool.completed",
+                                                        "event: response.message.done"]
+
+
+def test_partial_text_includes_text_the_final_event_carries() -> None:
+    decoder = StreamDecoder("v1")
+    decoder.feed(b'data: {"choices":[{"delta":{"content":"one "},"index":0}]}\n\n'
+                 b'data: {"choices":[{"delta":{"content":"two"},"index":0,"finish_reason":"stop"}]}\n\n')
+    assert decoder.partial_text == "one two" and decoder.done
+    v2 = StreamDecoder("v2")
+    v2.feed(b'event: response.message.done\ndata: {"messages":[{"role":"assistant","content":[{"text":"all"}]}]}\n\n')
+    assert v2.partial_text == "all" and v2.done
+
+
+def test_a_malformed_event_is_quoted_in_the_error() -> None:
+    with pytest.raises(StreamError, match=r"malformed stream event \('\{not json'\)"):
+        StreamDecoder("v1").feed(b"data: {not json\n\n")
