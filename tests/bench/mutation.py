@@ -45,7 +45,8 @@ TESTS = {
     "gigachat_mcp/client/_client.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
                                        "tests/client/test_policies.py"],
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
-    "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py"],
+    "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
+                                      "tests/client/test_cache_and_tls_units.py"],
     "gigachat_mcp/server.py": ["tests/server/test_server.py"],
 }
 SWAPS: dict[type, type] = {

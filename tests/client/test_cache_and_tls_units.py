@@ -81,3 +81,40 @@ def test_a_tls_failure_found_through_the_context_chain_too() -> None:
     outer.__context__ = _verify_error("unable to get local issuer certificate")  # raised while handling it
     error = tls_error_from(outer, URL)
     assert error is not None and "unable to get local issuer certificate" in str(error)
+
+
+def test_a_rejected_token_is_dropped_but_one_refreshed_meanwhile_is_kept(tmp_path: Path) -> None:
+    """Two callers got 401 on the same old token; the first refreshed; the second's report must not throw
+    the new token away (that would cost another OAuth call)."""
+    from gigachat_mcp.client._tokens import TokenSource
+
+    for cache in (None, FileTokenCache(tmp_path / "tokens", "k" * 40)):
+        issued = iter(["old", "new", "newer"])
+        source = TokenSource(cache)
+
+        def fetch() -> Token:
+            return Token(next(issued), 1_900_000_000.0 + 3600 * 24 * 365 * 10)
+
+        assert source.get(fetch).value == "old"
+        source.invalidate("old")  # the first caller's 401
+        assert source.current() is None
+        assert source.get(fetch).value == "new"
+        source.invalidate("old")  # the second caller's 401, about the token already replaced
+        assert source.get(fetch).value == "new"
+        source.invalidate("unknown")
+        assert source.current() is not None and source.current().value == "new"
+
+
+def test_public_values_are_frozen_and_zero_by_default() -> None:
+    import dataclasses
+
+    from gigachat_mcp import ChatChunk, ChatResult, Model, TokenCount, Usage
+
+    assert (Usage().prompt_tokens, Usage().completion_tokens, Usage().total_tokens,
+            Usage().precached_prompt_tokens) == (0, 0, 0, 0)
+    values = [Usage(), ChatResult("t", "m", "stop", Usage()), ChatChunk("t"), Model("GigaChat-2"), TokenCount(1, 2)]
+    for value in values:
+        field = dataclasses.fields(value)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, 1)
+    assert (Model("x").owned_by, Model("x").type) == ("", "chat")
