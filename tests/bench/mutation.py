@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the fast tests that are about it (the whole suite is minutes; these are seconds)
 TESTS = {
     "gigachat_mcp/client/_sse.py": ["tests/client/test_sse.py", "tests/client/test_chat.py"],
-    "gigachat_mcp/client/_wire.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
+    "gigachat_mcp/client/_wire.py": ["tests/client/test_wire_units.py", "tests/client/test_chat.py", "tests/client/test_failures.py",
                                      "tests/sdk/test_official_sdk.py", "tests/client/test_sse.py"],
     "gigachat_mcp/client/_retry.py": ["tests/client/test_policies.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_tokens.py": ["tests/client/test_tokens.py", "tests/client/test_policies.py",

@@ -89,10 +89,9 @@ def test_a_rejected_token_is_dropped_but_one_refreshed_meanwhile_is_kept(tmp_pat
     from gigachat_mcp.client._tokens import TokenSource
 
     for cache in (None, FileTokenCache(tmp_path / "tokens", "k" * 40)):
-        issued = iter(["old", "new", "newer"])
         source = TokenSource(cache)
 
-        def fetch() -> Token:
+        def fetch(issued=iter(["old", "new", "newer"])) -> Token:  # noqa: B008 - one sequence per source
             return Token(next(issued), 1_900_000_000.0 + 3600 * 24 * 365 * 10)
 
         assert source.get(fetch).value == "old"
