@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 import anyio.abc
@@ -193,7 +193,7 @@ def build_server(
             "Return at once and keep streaming into the conversation resource; use for long answers."))] = False,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Ask GigaChat and get its answer; the answer streams as progress while it is written."""
-        live: _Live = ctx.request_context.lifespan_context
+        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
         runner = live.require()
         conversation = _conversation(store, conversation_id, system)
         chosen = model or runner.client.settings.model
@@ -218,7 +218,7 @@ def build_server(
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
         """List the GigaChat models this key can use (chat models answer `chat`; embedders make vectors)."""
-        live: _Live = ctx.request_context.lifespan_context
+        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
         runner = live.require()
         try:
             models = await runner.client.models()
@@ -249,7 +249,7 @@ def build_server(
         model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
     ) -> TokenCountOut:
         """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
-        runner = ctx.request_context.lifespan_context.require()
+        runner = cast(_Live, ctx.request_context.lifespan_context).require()
         try:
             counts = await runner.client.count_tokens(texts, model=model)
         except GigaChatError as exc:

@@ -76,8 +76,9 @@ class _BaseClient:
             if isinstance(error, StreamError):
                 raise error
             raise StreamError(f"The stream broke: {error}", partial_text=decoder.partial_text) from error
-        if isinstance(error, StreamError) and (error.status_code or 0) >= 400:
-            error = _wire.api_error(error.status_code, b"", {})  # an error event: retried like its status
+        status = error.status_code if isinstance(error, StreamError) else None
+        if status is not None and status >= 400:
+            error = _wire.api_error(status, b"", {})  # an error event: retried like its status
         return plan.delay_for(error)
 
     def _request_headers(self, call: _wire.Call, header: str | None) -> Mapping[str, str]:
