@@ -117,3 +117,18 @@ def test_public_values_are_frozen_and_zero_by_default() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(value, field, 1)
     assert (Model("x").owned_by, Model("x").type) == ("", "chat")
+
+
+def test_a_client_certificate_with_its_key_in_the_same_file_is_loaded(tmp_path: Path) -> None:
+    """GIGACHAT_CERT_FILE alone may hold both the certificate and its key (no GIGACHAT_KEY_FILE)."""
+    from gigachat_mcp.client._settings import Settings
+    from gigachat_mcp.client._tls import ssl_context_for
+    from gigachat_mcp.emulator._certs import make_certificates
+
+    certs = make_certificates(tmp_path / "certs")
+    combined = tmp_path / "client-with-key.pem"
+    combined.write_bytes(certs.client_cert.read_bytes() + certs.client_key.read_bytes())
+    context = ssl_context_for(Settings.resolve(environ={}, cert_file=str(combined), ca_bundle_file=str(certs.ca_file)))
+    assert isinstance(context, ssl.SSLContext)
+    with pytest.raises(Exception, match="Could not load the client certificate"):
+        ssl_context_for(Settings.resolve(environ={}, cert_file=str(certs.client_cert)))  # no key anywhere

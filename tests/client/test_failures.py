@@ -258,3 +258,17 @@ def test_a_transport_error_without_words_is_named_by_its_cause_or_its_type() -> 
     refused = transport_error(httpx.ConnectError("[Errno 111] Connection refused"), "https://api.example/v1", 5)
     assert isinstance(refused, GigaChatConnectionError)
     assert str(refused).startswith("Could not connect to api.example ([Errno 111] Connection refused).")
+
+
+async def test_async_client_errors_and_streams_cut_short_are_typed(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=400, message="Your request contains invalid JSON syntax.")
+    async with async_client(emulator) as giga:
+        with pytest.raises(APIError) as caught:
+            await giga.chat("x")
+        assert caught.value.status_code == 400 and "could not read the request" in str(caught.value)
+        emulator.add_fault("chat", after_chunks=2, event="end")
+        received: list[str] = []
+        with pytest.raises(StreamError, match="ended before the answer was complete") as broken:
+            async for chunk in giga.stream("x [emulator words=20]"):
+                received.append(chunk.text)
+    assert len(received) == 2 and broken.value.partial_text == "".join(received)

@@ -192,3 +192,11 @@ def test_partial_text_includes_text_the_final_event_carries() -> None:
 def test_a_malformed_event_is_quoted_in_the_error() -> None:
     with pytest.raises(StreamError, match=r"malformed stream event \('\{not json'\)"):
         StreamDecoder("v1").feed(b"data: {not json\n\n")
+
+
+def test_v2_reasoning_is_not_answer_text() -> None:
+    body = ('event: response.message.delta\ndata: {"messages":[{"role":"reasoning","content":[{"text":"hmm"}]}]}\n\n'
+            'event: response.message.delta\ndata: {"messages":[{"role":"assistant","content":[{"text":"42"}]}]}\n\n'
+            'event: response.message.done\ndata: {"finish_reason":"stop"}\n\n')
+    chunks, decoder = decode(body, "v2")
+    assert [c.text for c in chunks] == ["42", ""] and decoder.partial_text == "42"
