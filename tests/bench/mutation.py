@@ -89,11 +89,11 @@ class _Mutator(ast.NodeTransformer):
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         if node.name in ("__repr__", "__str__"):
             return node
-        node.body = [self.visit(statement) for statement in _without_docstring(node.body)] or [ast.Pass()]
+        docstring = node.body[:len(node.body) - len(_without_docstring(node.body))]
+        node.body = docstring + [self.visit(statement) for statement in _without_docstring(node.body)]
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
-        for default in (*node.args.defaults, *node.args.kw_defaults):
-            if default is not None:
-                self.visit(default)
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]
+        node.args.kw_defaults = [None if d is None else self.visit(d) for d in node.args.kw_defaults]
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]

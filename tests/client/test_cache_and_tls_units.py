@@ -132,3 +132,23 @@ def test_a_client_certificate_with_its_key_in_the_same_file_is_loaded(tmp_path: 
     assert isinstance(context, ssl.SSLContext)
     with pytest.raises(Exception, match="Could not load the client certificate"):
         ssl_context_for(Settings.resolve(environ={}, cert_file=str(certs.client_cert)))  # no key anywhere
+
+
+def test_the_trust_report_doctor_prints(tmp_path: Path) -> None:
+    import warnings
+
+    from gigachat_mcp.client._settings import Settings
+    from gigachat_mcp.client._tls import trust_report
+    from gigachat_mcp.emulator._certs import make_certificates
+
+    ca = str(make_certificates(tmp_path / "certs").ca_file)
+    report = trust_report(Settings.resolve(environ={}, ca_bundle_file=ca))
+    assert report.verify and report.russian_root_loaded and report.roots >= 3  # system + certifi + ours + yours
+    assert report.sources[2] == "bundled Russian Trusted Root CA"
+    assert report.sources[-1] == f"GIGACHAT_CA_BUNDLE_FILE ({ca})"
+    assert trust_report(Settings.resolve(environ={})).sources[-1] == "bundled Russian Trusted Root CA"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        off = trust_report(Settings.resolve(environ={}, verify_ssl_certs=False))
+    assert (off.verify, off.roots, off.russian_root_loaded) == (False, 0, False)
+    assert off.sources == ("verification disabled by GIGACHAT_VERIFY_SSL_CERTS=false",)
