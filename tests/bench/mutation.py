@@ -20,6 +20,7 @@ import ast
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -254,6 +255,7 @@ def main() -> None:
     chosen.sort(key=lambda m: (m.module, m.index))
     print(f"{total} mutants in {len(modules)} modules; running {len(chosen)} (seed {args.seed})", flush=True)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still remove the scratch copy
     started = time.monotonic()
     results: list[tuple[Mutant, str]] = []
     with tempfile.TemporaryDirectory(prefix="gigachat-mutation-") as scratch:
