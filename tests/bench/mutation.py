@@ -1,6 +1,7 @@
 """Mutation testing of the core client and the MCP server: would the suite notice a one-line change?
 
-    nice -n 10 python tests/bench/mutation.py [--sample 120] [--seed 10] [--budget 1500] [--module _sse]
+    nice -n 10 python tests/bench/mutation.py [--sample 150] [--seed 10] [--budget 1800] [--module _sse]
+    nice -n 10 python tests/bench/mutation.py --line gigachat_mcp/client/_sse.py:213   # one line's mutants
     python tests/bench/mutation.py --list            # count the mutants per module, run nothing
 
 A small AST mutator (mutmut 3 rewrites whole packages into trampolines and wants its own layout; this needs
@@ -232,11 +233,13 @@ def run_tests(checkout: Path, tests: list[str], timeout: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sample", type=int, default=120, help="mutants to run, spread over modules (0: all)")
+    parser.add_argument("--sample", type=int, default=150, help="mutants to run, spread over modules (0: all)")
     parser.add_argument("--seed", type=int, default=10)
-    parser.add_argument("--budget", type=float, default=1500, help="stop starting mutants after this many seconds")
+    parser.add_argument("--budget", type=float, default=1800, help="stop starting mutants after this many seconds")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per mutant run")
     parser.add_argument("--module", action="append", help="only modules whose path contains this (repeatable)")
+    parser.add_argument("--line", action="append", metavar="PATH:LINE",
+                        help="only the mutants of this line, e.g. gigachat_mcp/client/_sse.py:213 (repeatable)")
     parser.add_argument("--list", action="store_true", help="count the mutants and exit")
     args = parser.parse_args()
 
@@ -250,7 +253,9 @@ def main() -> None:
         return
     rng = random.Random(args.seed)
     chosen = [m for found in everything.values() for m in found]
-    if args.sample and args.sample < total:
+    if args.line:
+        chosen = [m for m in chosen if f"{m.module}:{m.line}" in args.line]
+    elif args.sample and args.sample < total:
         chosen = rng.sample(chosen, args.sample)
     chosen.sort(key=lambda m: (m.module, m.index))
     print(f"{total} mutants in {len(modules)} modules; running {len(chosen)} (seed {args.seed})", flush=True)

@@ -200,3 +200,11 @@ def test_v2_reasoning_is_not_answer_text() -> None:
             'event: response.message.done\ndata: {"finish_reason":"stop"}\n\n')
     chunks, decoder = decode(body, "v2")
     assert [c.text for c in chunks] == ["42", ""] and decoder.partial_text == "42"
+
+
+def test_v2_delta_with_several_messages_keeps_all_their_text() -> None:
+    body = ('event: response.message.delta\ndata: {"messages":[{"role":"assistant","content":[{"text":"a"}]},'
+            '{"role":"assistant","content":[{"text":"b"}]}]}\n\n'
+            'event: response.message.done\ndata: {"finish_reason":"stop"}\n\n')
+    chunks, _ = decode(body, "v2")
+    assert [c.text for c in chunks] == ["ab", ""]
