@@ -91,6 +91,7 @@ class GigaChatMagics(Magics):
     @cell_magic
     def gigachat(self, line: str, cell: str) -> None:
         """Ask GigaChat; the answer streams into the output. Each cell continues the conversation."""
+        assert self.shell is not None  # IPython sets it when it loads the extension
         args = _parse(self.gigachat, line)
         prompt = cell.strip()
         if not prompt:
@@ -109,14 +110,15 @@ class GigaChatMagics(Magics):
         attachments = attachments_from(args.attach or [], self.shell.user_ns)
         messages = self.history.messages(prompt, self.max_history)
         fmt = "json" if args.schema else args.format or self.output_format
-        options = {
+        tools: list[str] | None = ["image_generate"] if self._draws() else None
+        options: dict[str, Any] = {
             "model": args.model or self.model,
             "temperature": args.temperature if args.temperature is not None else self.temperature,
             "max_tokens": args.max_tokens if args.max_tokens is not None else self.max_tokens,
             "attachments": attachments or None,
-            "tools": ["image_generate"] if self._draws() else None,
+            "tools": tools,
         }
-        options.update(richer_options(args, self.shell.user_ns, fmt, options["tools"]))
+        options.update(richer_options(args, self.shell.user_ns, fmt, tools))
         try:
             text = self._stream(messages, options, fmt)
         except _Interrupted as stopped:  # kept for `%gigachat history`, never sent again as context
@@ -225,7 +227,7 @@ class GigaChatMagics(Magics):
 
     # --- %gigachat ---------------------------------------------------------------------------------------------
 
-    @line_magic("gigachat")
+    @line_magic("gigachat")  # type: ignore[arg-type]  # IPython's stubs type the named form as Never
     def gigachat_line(self, line: str) -> None:
         """%gigachat models | history | reset | usage | config | explain (the last error of this session)"""
         command = line.strip()

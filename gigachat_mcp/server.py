@@ -17,7 +17,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 import anyio.abc
@@ -248,7 +248,7 @@ def build_server(
         bus = PrincipalBus(bus, _owner)
     legacy_subscribers: dict[str, set[Any]] = {}
     view = LiveView(store, find=lambda cid, ctx: _known(store, cid, _owner()),  # the live view for Apps hosts
-                    runner_of=lambda ctx: ctx.request_context.lifespan_context.runner,
+                    runner_of=lambda ctx: cast(_Live, ctx.request_context.lifespan_context).runner,
                     uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
     bus.subscribe(view.on_event)
 
@@ -371,7 +371,7 @@ def build_server(
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Ask GigaChat and get its answer; the answer streams as progress while it is written. GigaChat draws
         when asked to (the image comes back as image content)."""
-        live: _Live = ctx.request_context.lifespan_context
+        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
         runner = live.require()
         owner = _owner()
         attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
@@ -400,13 +400,13 @@ def build_server(
                 raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
             finally:
                 shared.in_flight -= 1
-            status = "cancelled" if conversation.status == "cancelled" else "done"
+            status: Literal["done", "cancelled"] = "cancelled" if conversation.status == "cancelled" else "done"
             return _with_sources(await _with_images(_answer_result(conversation, uri, status=status), runner))
 
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
         """List the GigaChat models this key can use (chat models answer `chat`; embedders make vectors)."""
-        live: _Live = ctx.request_context.lifespan_context
+        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
         runner = live.require()
         try:
             models = await runner.client.models()
@@ -439,7 +439,7 @@ def build_server(
         model: Annotated[str | None, Field(pattern=MODEL_PATTERN)] = None,
     ) -> TokenCountOut:
         """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
-        runner = ctx.request_context.lifespan_context.require()
+        runner = cast(_Live, ctx.request_context.lifespan_context).require()
         try:
             counts = await runner.client.count_tokens(texts, model=model)
         except GigaChatError as exc:
@@ -462,7 +462,7 @@ def build_server(
             "Continue this conversation, so 'make it bluer' refers to the last picture."))] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Have GigaChat (Kandinsky) draw a picture; returns the image and a conversation_id to refine it."""
-        live: _Live = ctx.request_context.lifespan_context
+        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
         runner = live.require()
         system = f"Рисуй в стиле: {style}. Draw in this style: {style}." if style else None
         chosen = runner.client.settings.model
@@ -487,7 +487,7 @@ def build_server(
             "Embedding model: Embeddings (default), Embeddings-2, EmbeddingsGigaR, …"))] = None,
     ) -> Embeddings:
         """Embedding vectors for texts (one per text, same order), for retrieval and similarity."""
-        runner = ctx.request_context.lifespan_context.require()
+        runner = cast(_Live, ctx.request_context.lifespan_context).require()
         try:
             vectors = await runner.client.embeddings(texts, model=model)
         except GigaChatError as exc:
@@ -497,7 +497,7 @@ def build_server(
     @server.tool(title="GigaChat balance", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def get_balance(ctx: Context) -> Balance:
         """Tokens left on a prepaid GigaChat key, per model."""
-        runner = ctx.request_context.lifespan_context.require()
+        runner = cast(_Live, ctx.request_context.lifespan_context).require()
         try:
             return Balance(balance=await runner.client.balance())
         except APIError as exc:

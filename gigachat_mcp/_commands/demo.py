@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from ._common import has_credentials
 
@@ -46,6 +46,7 @@ async def _demo(prompt: str, use_emulator: bool) -> int:
         say("Starting `gigachat-mcp serve` over stdio and connecting an MCP client…")
         async with Client(params) as client:
             info = client.server_info
+            assert info is not None  # set by the initialize handshake Client() made
             tools = [tool.name for tool in (await client.list_tools()).tools]
             say(f"Connected to {info.name} {info.version} (protocol {client.protocol_version}); tools: "
                 f"{', '.join(tools)}")
@@ -59,7 +60,7 @@ async def _demo(prompt: str, use_emulator: bool) -> int:
             if second is None:
                 return 1
             resource = await client.read_resource(second["resource_uri"])
-            snapshot = json.loads(resource.contents[0].text)
+            snapshot = json.loads(cast(Any, resource.contents[0]).text)  # a JSON resource: text contents
             say(f"\nResource {second['resource_uri']}: status {snapshot['status']}, "
                 f"{len(snapshot['messages'])} messages.")
     say("Done. Next: `gigachat-mcp config claude-desktop` prints the snippet for your MCP host.")

@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import ConfigError, GigaChat, GigaChatError, Settings
@@ -109,7 +110,7 @@ def _host(report: Report, settings: Settings, url: str) -> bool:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+        addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
     except OSError as exc:
         report.line("FAIL", f"dns {host}", str(exc), "Check the host name in the URL, your DNS and VPN.")
         return False
@@ -123,7 +124,7 @@ def _host(report: Report, settings: Settings, url: str) -> bool:
     try:
         with socket.create_connection((host, port), timeout=settings.timeout) as raw:
             with ssl_context_for(settings).wrap_socket(raw, server_hostname=host) as tls:
-                peer = tls.getpeercert() or {}
+                peer: dict[str, Any] = dict(tls.getpeercert() or {})
     except (ssl.SSLError, OSError) as exc:
         error = tls_error_from(exc, url)
         report.line("FAIL", f"tls {host}:{port}", type(exc).__name__,

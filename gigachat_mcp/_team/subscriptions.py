@@ -37,7 +37,7 @@ class PrincipalBus:
                 return
             listener(event)
 
-        return self.bus.subscribe(deliver)  # type: ignore[no-any-return]
+        return self.bus.subscribe(deliver)
 
     def on_remote(self, listener: Any) -> None:
         self.bus.on_remote(listener)

@@ -132,8 +132,9 @@ class _BaseClient:
             if isinstance(error, StreamError):
                 raise error
             raise StreamError(f"The stream broke: {error}", partial_text=decoder.partial_text) from error
-        if isinstance(error, StreamError) and (error.status_code or 0) >= 400:
-            error = _wire.api_error(error.status_code, b"", {})  # an error event: retried like its status
+        status = error.status_code if isinstance(error, StreamError) else None
+        if status is not None and status >= 400:
+            error = _wire.api_error(status, b"", {})  # an error event: retried like its status
         return plan.delay_for(error)
 
     def _request_headers(self, call: _wire.Call, header: str | None) -> Mapping[str, str]:
@@ -374,10 +375,8 @@ class GigaChat(_BaseClient):
             response = self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                for line in response.iter_lines():
-                    chunk = decoder.feed(line)
-                    if chunk is not None:
-                        yield chunk
+                for raw in response.iter_bytes():
+                    yield from decoder.feed(raw)
                 decoder.finish()
                 return
             except StreamError as error:
@@ -592,9 +591,8 @@ class AsyncGigaChat(_BaseClient):
             response = await self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                async for line in response.aiter_lines():
-                    chunk = decoder.feed(line)
-                    if chunk is not None:
+                async for raw in response.aiter_bytes():
+                    for chunk in decoder.feed(raw):
                         yield chunk
                 decoder.finish()
                 return

@@ -133,3 +133,28 @@ def assistant_message(text: str, state_id: str | None, function_call: FunctionCa
     if state_id:
         message["state_id"] = state_id
     return message
+
+
+_new = object.__new__
+_CHUNK_FIELDS = ("text", "finish_reason", "usage", "model", "files", "state_id", "reasoning", "sources",
+                 "function_call", "parsed")
+_slot_setters: Any = tuple(vars(ChatChunk)[name].__set__ for name in _CHUNK_FIELDS)
+(_set_text, _set_finish, _set_usage, _set_model, _set_files, _set_state, _set_reasoning, _set_sources, _set_call,
+ _set_parsed) = _slot_setters
+
+
+def text_chunk(text: str, model: str | None) -> ChatChunk:
+    """ChatChunk(text, None, None, model), built for the stream decoder's hot path: the same frozen value,
+    made by writing its slots directly instead of through the frozen __init__ (a third of the cost)."""
+    chunk = _new(ChatChunk)
+    _set_text(chunk, text)
+    _set_finish(chunk, None)
+    _set_usage(chunk, None)
+    _set_model(chunk, model)
+    _set_files(chunk, ())
+    _set_state(chunk, None)
+    _set_reasoning(chunk, "")
+    _set_sources(chunk, ())
+    _set_call(chunk, None)
+    _set_parsed(chunk, None)
+    return chunk

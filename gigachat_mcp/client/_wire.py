@@ -34,6 +34,7 @@ __all__ = ["NO_TOOLS", "Call", "ChatOptions", "MarkupFilter", "SourceMarks", "To
 ROLES = frozenset({"system", "user", "assistant", "function", "tool", "search_result", "function_in_progress"})
 EFFORTS = ("low", "medium", "high")
 JSON_HEADERS = MappingProxyType({"Content-Type": "application/json", "Accept": "application/json"})
+GET_HEADERS = MappingProxyType({"Accept": "application/json"})  # no body, so no Content-Type (as the SDK sends)
 STREAM_HEADERS = MappingProxyType(
     {"Content-Type": "application/json", "Accept": "text/event-stream", "Cache-Control": "no-store"}
 )
@@ -458,6 +459,10 @@ class SourceMarks:
                 self._held = tail
                 return text[:start]
 
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
     def flush(self) -> str:
         held, self._held = self._held, ""
         return held
@@ -529,6 +534,10 @@ class MarkupFilter:
             position = end + 1
         return "".join(out)
 
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
     def flush(self) -> str:
         """What is still held back when the answer ends (an unfinished tag is text after all)."""
         held, self._held = self._held, ""
@@ -577,7 +586,7 @@ def usage_v2(data: Any) -> Usage:
 # --- other endpoints -------------------------------------------------------------------------------------------
 
 def models_call(base_url: str) -> Call:
-    return Call("GET", base_url + "/models", _parse_models)
+    return Call("GET", base_url + "/models", _parse_models, headers=GET_HEADERS)
 
 
 def _parse_models(data: Any) -> list[Model]:
@@ -674,7 +683,8 @@ def _parse_ai_check(data: Any) -> AICheck:
 
 
 def balance_call(base_url: str) -> Call:
-    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())})
+    return Call("GET", base_url + "/balance", lambda data: {b["usage"]: b["value"] for b in data.get("balance", ())},
+                headers=GET_HEADERS)
 
 
 def _dumps(body: Any) -> bytes:

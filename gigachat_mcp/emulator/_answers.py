@@ -2,7 +2,8 @@
 
 An answer names the model, quotes the last user message, lists the roles, the system prompt, the previous
 user message and the options. A directive in the last user message shapes the answer for tests and demos:
-`[emulator words=200 delay=0.05 chunk=3]` appends 200 filler words and streams 3 words per event, 50 ms apart.
+`[emulator words=200 delay=0.05 chunk=3]` appends 200 filler words and streams 3 words per event, 50 ms apart;
+`coalesce=64` writes 64 events per TCP write, as a buffering proxy or a loaded service does.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Answer:
     reasoning: str = ""  # the thinking streamed before the answer when reasoning effort was asked for
     sources: dict[str, dict[str, str]] | None = None  # web search: {"1": {"url", "title"}, ...}
     function_call: dict[str, Any] | None = None  # {"name", "arguments"} when a function is to be called
+    coalesce: int = 1  # stream events per write
 
     def pieces(self, text: str | None = None) -> list[str]:
         """The answer (or other text, e.g. the reasoning) cut into stream events of `chunk_words` words each."""
@@ -87,6 +89,7 @@ def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any],
         completion_tokens=count_tokens(text),
         chunk_words=int(directive.get("chunk", 2)),
         delay=float(directive.get("delay", default_delay)),
+        coalesce=max(1, int(directive.get("coalesce", 1))),
     )
 
 

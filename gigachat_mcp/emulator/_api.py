@@ -280,7 +280,7 @@ class API:
             problem, plan = _abilities.read_plan(request, version)
         if problem is not None:
             return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
-        answer = _answers.compose(model, messages, options, self.chunk_delay, notes=extras.notes)
+        answer = _answers.compose(str(model), messages, options, self.chunk_delay, notes=extras.notes)  # a str
         if extras.draw:
             drawn = self.files.draw(owner)
             answer = _drawing.with_drawing(answer, version, drawn.id, self.state_ids)
@@ -288,6 +288,10 @@ class API:
         served = f"{model}:{_answers.MODEL_VERSION}"
         if not request.get("stream"):
             return conn.send_json(200, _chat_json(version, served, answer), _trace_headers())
+        if not _accepts_event_stream(conn.headers.get("Accept")):
+            # HTTP content negotiation: the official SDK and this project send `Accept: text/event-stream` on
+            # streams; a client that asks for JSON only (a stream sent with non-stream headers) is told so
+            return conn.send_json(406, {"status": 406, "message": "Not Acceptable: a stream is text/event-stream"})
         self._stream(conn, version, served, answer, owner)
 
     def _stream(self, conn: Connection, version: str, served: str, answer: _answers.Answer, owner: str) -> None:
@@ -304,6 +308,14 @@ class API:
         record = StreamRecord(conn.path, planned_chunks=len(pieces))
         with self._lock:
             self.streams.append(record)
+        pending: list[str] = []  # events written together, `answer.coalesce` at a time
+
+        def flush() -> None:
+            if pending:
+                conn.send_event("".join(pending))
+                record.sent_chunks += len(pending)
+                pending.clear()
+
         try:
             conn.start_stream(_trace_headers())
             if version == "v2" and answer.files:
@@ -315,20 +327,24 @@ class API:
                 pieces = []  # a function call comes whole with the final event
             for index, piece in enumerate(pieces):
                 if fault is not None and index == fault.after_chunks:
+                    flush()
                     self._mid_fault(conn, version, fault, record)
                     return
                 conn.wait(answer.delay)
                 sources = answer.sources if index == len(pieces) - 1 else None
-                conn.send_event(_delta_event(version, served, piece, first=index == 0, sources=sources))
+                pending.append(_delta_event(version, served, piece, first=index == 0, sources=sources))
+                if len(pending) >= answer.coalesce:
+                    flush()
                 if index == 0:
                     record.first_chunk_at = time.monotonic()
-                record.sent_chunks += 1
+            flush()
             if fault is not None:
                 self._mid_fault(conn, version, fault, record)
                 return
-            conn.send_event(_final_event(version, served, answer))
+            pending.append(_final_event(version, served, answer))
             if version == "v1":
-                conn.send_event("data: [DONE]\n\n")
+                pending.append("data: [DONE]\n\n")
+            conn.send_event("".join(pending))
             conn.end_stream()
             record.outcome = "completed"
         except ClientGone:
@@ -346,12 +362,16 @@ class API:
             conn.wait(fault.stall)
         if fault.event == "malformed":
             record.outcome = "malformed event"
-            conn.send_event('data: {"choices": [{"delta": {"content": "bro\n\n')
+            cut_short = ('event: response.message.delta\ndata: {"messages": [{"role": "assistant", "content": '
+                         '[{"text": "bro\n\n') if version == "v2" else 'data: {"choices": [{"delta": {"content": "bro\n\n'
+            conn.send_event(cut_short)  # JSON cut short, in an event the dialect reads
         elif fault.event == "error":
             record.outcome = "error event"
             status = fault.status or 500
             payload = json.dumps({"status_code": status, "message": fault.message or "Internal Server Error"})
             conn.send_event(f"event: error\ndata: {payload}\n\n" if version == "v2" else f"data: {payload}\n\n")
+        elif fault.event == "end":
+            record.outcome = "ended early"
         else:
             if record.outcome == "streaming":
                 record.outcome = "dropped by fault"
@@ -601,6 +621,18 @@ def _usage_v2(answer: _answers.Answer) -> dict[str, Any]:
     return {"input_tokens": answer.prompt_tokens,
             "input_tokens_details": {"prompt_tokens": answer.prompt_tokens, "cached_tokens": 0},
             "output_tokens": answer.completion_tokens, "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+
+
+def _accepts_event_stream(accept: str | None) -> bool:
+    """Whether an Accept header admits text/event-stream (no header admits anything; q=0 excludes)."""
+    if accept is None:
+        return True
+    for item in accept.split(","):
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        if media in ("text/event-stream", "text/*", "*/*") and not any(
+                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            return True
+    return False
 
 
 def _trace_headers() -> dict[str, str]:

@@ -14,7 +14,8 @@ ENDPOINTS = ("oauth", "token", "chat", "models", "tokens_count", "embeddings", "
 @dataclass
 class Fault:
     """One fault. Before the answer: `delay`, then `status` (with `headers`, `message`) or `drop="before"`.
-    During a stream, after `after_chunks` events: `drop="mid"`, `event="malformed"|"error"`, or `stall` seconds."""
+    During a stream, after `after_chunks` events: `drop="mid"`, `event="malformed"|"error"|"end"` (`end`: the body
+    ends cleanly, without the final event), or `stall` seconds."""
 
     endpoint: str = "chat"
     status: int | None = None
@@ -24,7 +25,7 @@ class Fault:
     delay: float = 0.0
     drop: str | None = None  # "before" (reset before any byte) or "mid" (reset mid-stream)
     after_chunks: int = 0
-    event: str | None = None  # "malformed" or "error" (error status in the event: `status`, default 500)
+    event: str | None = None  # "malformed", "error" (error status in the event: `status`, default 500) or "end"
     stall: float = 0.0
     times: int = 1
     skip_requests: int = 0  # let this many matching requests through first, to sprinkle faults among successes
@@ -34,8 +35,8 @@ class Fault:
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, not {self.endpoint!r}")
         if self.drop not in (None, "before", "mid"):
             raise ValueError("drop must be 'before' or 'mid'")
-        if self.event not in (None, "malformed", "error"):
-            raise ValueError("event must be 'malformed' or 'error'")
+        if self.event not in (None, "malformed", "error", "end"):
+            raise ValueError("event must be 'malformed', 'error' or 'end'")
 
     @property
     def mid_stream(self) -> bool:

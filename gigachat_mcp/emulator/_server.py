@@ -45,7 +45,7 @@ class Server(ThreadingHTTPServer):
             except OSError:
                 pass
 
-    def finish_request(self, request: socket.socket, client_address: Any) -> None:
+    def finish_request(self, request: Any, client_address: Any) -> None:  # a TCP server: always a socket
         """Runs in the connection's own thread, so a slow TLS handshake never blocks accepting others."""
         if self.tls is not None:
             request.settimeout(10)
@@ -58,7 +58,7 @@ class Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.add(request)
         try:
-            self.RequestHandlerClass(request, client_address, self)
+            self.RequestHandlerClass(request, client_address, self)  # type: ignore[arg-type]  # typeshed's Self
         finally:
             with self._open_lock:
                 self._open.discard(request)
@@ -96,7 +96,7 @@ class Connection(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:

@@ -163,6 +163,10 @@ async def test_async_models_tokens_embeddings_and_balance(emulator: Emulator) ->
         ("hi", {"top_p": 1.5}, "top_p must be at least 0.0 and at most 1.0"),
         ("hi", {"max_tokens": 0}, "max_tokens must be a whole number"),
         ("hi", {"repetition_penalty": 0}, "repetition_penalty must be above 0"),
+        ("hi", {"temperature": True}, "temperature must be a finite number, not True"),
+        ("hi", {"temperature": float("nan")}, "temperature must be a finite number, not nan"),
+        ("hi", {"top_p": "0.5"}, "top_p must be a finite number, not '0.5'"),
+        ("hi", {"max_tokens": 2.0}, "max_tokens must be a whole number of 1 or more, not 2.0"),
         (42, {}, "prompt must be a str"),
     ],
 )
@@ -194,3 +198,23 @@ async def test_async_client_leaves_the_event_loop_only_to_fetch_a_token(emulator
         for i in range(5):
             await giga.chat(f"ready token {i}")
     assert len(hops) == 1
+
+
+@pytest.mark.parametrize(("setting", "argument", "sent"), [(True, None, True), (True, False, False),
+                                                           (None, True, True), (None, None, None)])
+def test_profanity_check_setting_is_the_default_and_the_argument_wins(emulator: Emulator, setting: bool | None,
+                                                                      argument: bool | None,
+                                                                      sent: bool | None) -> None:
+    with sync_client(emulator, profanity_check=setting) as giga:
+        giga.chat("hi", profanity_check=argument)
+    body = emulator.requests_to("chat")[-1].body
+    assert body.get("profanity_check") == sent and ("profanity_check" in body) == (sent is not None)
+
+
+def test_edge_values_are_sent_as_given(giga: GigaChat, emulator: Emulator) -> None:
+    """The lowest temperature and top_p, the top of top_p and the smallest max_tokens are all allowed."""
+    giga.chat("hi", temperature=0, top_p=1, max_tokens=1, repetition_penalty=0.01)
+    body = emulator.requests_to("chat")[-1].body
+    assert (body["temperature"], body["top_p"], body["max_tokens"], body["repetition_penalty"]) == (0, 1, 1, 0.01)
+    giga.chat("hi", top_p=0)
+    assert emulator.requests_to("chat")[-1].body["top_p"] == 0

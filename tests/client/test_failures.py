@@ -72,7 +72,8 @@ def test_long_retry_after_is_reported_not_waited(emulator: Emulator) -> None:
     emulator.add_fault("chat", status=429, headers={"Retry-After": "120"})
     with sync_client(emulator) as giga, pytest.raises(RateLimitError) as caught:
         giga.chat("hurry")
-    assert caught.value.retry_after == 120
+    assert caught.value.retry_after == 120 and caught.value.status_code == 429
+    assert caught.value.message == "Too many requests"  # the server's own words, kept apart from ours
     assert "wait 120 s" in str(caught.value)
     assert len(emulator.requests_to("chat")) == 1
 
@@ -117,6 +118,8 @@ def test_broken_stream_after_text_raises_with_the_partial_text(emulator: Emulato
         for chunk in giga.stream("break [emulator words=30]"):
             received.append(chunk.text)
     assert len(received) == 3
+    said = {"drop": "The stream broke", "event": "reported an error mid-stream", "malformed": "malformed stream event"}
+    assert said["malformed" if fault.get("event") == "malformed" else next(iter(fault))] in str(caught.value)
     assert caught.value.partial_text == "".join(received)
     assert caught.value.partial_text.startswith("GigaChat emulator")
     assert len(emulator.requests_to("chat")) == 1  # never retried after text was handed out
@@ -133,9 +136,21 @@ async def test_async_broken_stream_keeps_partial_text(emulator: Emulator) -> Non
 
 
 def test_stream_that_ends_without_final_event_is_an_error(emulator: Emulator) -> None:
-    emulator.add_fault("chat", after_chunks=2, stall=0.01)  # stalls briefly, then resets
-    with sync_client(emulator) as giga, pytest.raises(StreamError):
+    emulator.add_fault("chat", after_chunks=2, event="end")  # a complete HTTP body, but no final event
+    received: list[str] = []
+    with sync_client(emulator) as giga, pytest.raises(StreamError) as caught:
+        for chunk in giga.stream("x [emulator words=20]"):
+            received.append(chunk.text)
+    assert len(received) == 2 and caught.value.partial_text == "".join(received)
+    assert "ended before the answer was complete" in str(caught.value)
+    assert [s.outcome for s in emulator.streams] == ["ended early"]
+
+
+def test_stream_cut_after_a_stall_is_a_broken_stream(emulator: Emulator) -> None:
+    emulator.add_fault("chat", after_chunks=2, stall=0.01)  # stalls briefly, then the connection ends mid-body
+    with sync_client(emulator) as giga, pytest.raises(StreamError) as caught:
         list(giga.stream("x [emulator words=20]"))
+    assert "The stream broke" in str(caught.value) and caught.value.partial_text.startswith("GigaChat emulator")
 
 
 def test_stalled_stream_times_out_with_partial_text(emulator: Emulator) -> None:
@@ -148,26 +163,29 @@ def test_stalled_stream_times_out_with_partial_text(emulator: Emulator) -> None:
     assert caught.value.partial_text.startswith("GigaChat emulator")
 
 
-def test_silent_server_is_a_timeout_in_bounded_time(emulator: Emulator) -> None:
+def test_silent_server_is_a_read_timeout_in_bounded_time(emulator: Emulator) -> None:
     emulator.add_fault("chat", delay=30)
-    with sync_client(emulator, timeout=0.5) as giga, pytest.raises(GigaChatTimeoutError) as caught:
+    with sync_client(emulator, timeout=0.5, max_retries=0) as giga, pytest.raises(GigaChatTimeoutError) as caught:
         started = time.monotonic()
         giga.chat("hello?")
     assert time.monotonic() - started < 3
+    assert "Timed out after 0.5 s waiting for data from 127.0.0.1" in str(caught.value)
     assert "GIGACHAT_TIMEOUT" in str(caught.value)
 
 
 def test_silent_listener_is_a_connect_timeout(tmp_path) -> None:
+    """TCP is accepted (by the kernel's backlog) but the TLS handshake never gets an answer: connecting times out."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(0)  # accepts the TCP connection but never speaks TLS or HTTP
+    listener.listen(0)  # accepts the TCP connection but never speaks TLS
     port = listener.getsockname()[1]
     try:
-        with GigaChat(base_url=f"http://127.0.0.1:{port}/v1", access_token="t", timeout=0.5,
-                      max_retries=0) as giga, pytest.raises(GigaChatTimeoutError):
+        with GigaChat(base_url=f"https://127.0.0.1:{port}/v1", access_token="t", timeout=0.5,
+                      max_retries=0) as giga, pytest.raises(GigaChatTimeoutError) as caught:
             started = time.monotonic()
             giga.chat("anyone?")
         assert time.monotonic() - started < 3
+        assert "Timed out after 0.5 s connecting to 127.0.0.1" in str(caught.value)
     finally:
         listener.close()
 
@@ -232,3 +250,32 @@ def test_a_request_rejected_before_streaming_does_not_use_up_a_mid_stream_fault(
         with pytest.raises(StreamError):
             list(giga.stream("break [emulator words=30]"))
     assert [s.outcome for s in emulator.streams] == ["dropped by fault"]
+
+
+def test_a_transport_error_without_words_is_named_by_its_cause_or_its_type() -> None:
+    import httpx
+
+    from gigachat_mcp.client._http import transport_error
+
+    bare = transport_error(httpx.ReadError(""), "https://api.example/v1", 5)
+    assert str(bare) == "The connection to api.example failed (ReadError). It may work on a retry."
+    caused = httpx.ReadError("")
+    caused.__cause__ = ConnectionResetError("Connection reset by peer")
+    assert "(Connection reset by peer)" in str(transport_error(caused, "https://api.example/v1", 5))
+    refused = transport_error(httpx.ConnectError("[Errno 111] Connection refused"), "https://api.example/v1", 5)
+    assert isinstance(refused, GigaChatConnectionError)
+    assert str(refused).startswith("Could not connect to api.example ([Errno 111] Connection refused).")
+
+
+async def test_async_client_errors_and_streams_cut_short_are_typed(emulator: Emulator) -> None:
+    emulator.add_fault("chat", status=400, message="Your request contains invalid JSON syntax.")
+    async with async_client(emulator) as giga:
+        with pytest.raises(APIError) as caught:
+            await giga.chat("x")
+        assert caught.value.status_code == 400 and "could not read the request" in str(caught.value)
+        emulator.add_fault("chat", after_chunks=2, event="end")
+        received: list[str] = []
+        with pytest.raises(StreamError, match="ended before the answer was complete") as broken:
+            async for chunk in giga.stream("x [emulator words=20]"):
+                received.append(chunk.text)
+    assert len(received) == 2 and broken.value.partial_text == "".join(received)

@@ -60,6 +60,8 @@ def test_secret_values_never_appear_in_errors_or_reprs() -> None:
         assert key not in str(caught.value) and "looks like a key" in str(caught.value)
     with pytest.raises(ConfigError) as caught:
         Settings.resolve(environ={}, user="u", password="pw", key_file_password=["not", "text"], max_retries="x")
+    assert "max_retries must be a whole number, not 'x'" in str(caught.value)
+    assert "'not'" not in str(caught.value) and "pw" not in str(caught.value)
     s = Settings.resolve(environ={}, credentials="abc:topsecret", password="pw-secret", user="u",
                          access_token="tok-secret", key_file_password="kp-secret")
     text = repr(s) + repr(GigaChat(settings=s))
@@ -78,7 +80,7 @@ def test_credentials_are_accepted_as_shown_with_prefix_or_raw(given: str) -> Non
 def test_replace_revalidates() -> None:
     s = Settings.resolve(environ={})
     assert s.replace(scope="b2b").scope == "GIGACHAT_API_B2B"
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="must be a positive number of seconds, not -1"):
         s.replace(timeout=-1)
 
 
@@ -123,3 +125,43 @@ def test_a_ca_file_argument_that_is_not_pem_is_named_as_the_argument(tmp_path) -
         with pytest.raises(ConfigError) as caught:
             giga.chat("hi")
     assert str(caught.value).startswith(f"ca_bundle_file={str(der)!r} holds no PEM certificate")
+
+
+@pytest.mark.parametrize(("settings", "method"), [
+    ({"access_token": "tok-123456", "credentials": "abc:def"}, "token"),  # a ready token is used first
+    ({"credentials": "abc:def"}, "oauth"),
+    ({"user": "me", "password": "pw-123456"}, "password"),
+    ({"cert_file": __file__, "key_file": __file__}, "mtls"),
+    ({}, "none"),
+])
+def test_the_way_a_token_is_obtained_shows_in_the_repr(settings: dict, method: str) -> None:
+    resolved = Settings.resolve(environ={}, **settings)
+    assert resolved.auth_method == method
+    assert f"auth={method!r}" in repr(GigaChat(settings=resolved))
+
+
+def test_settings_are_frozen_once_resolved() -> None:
+    import dataclasses
+
+    settings = Settings.resolve(environ={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.timeout = 1.0  # type: ignore[misc]
+
+
+def test_secrets_are_the_set_values_long_enough_to_redact() -> None:
+    key = base64.b64encode(b"client-id:client-secret-1").decode()
+    assert set(Settings.resolve(environ={}, credentials=key).secrets) == {key, "client-secret-1"}
+    assert Settings.resolve(environ={}, user="me", password="pw").secrets == ()  # "pw" would redact every "pw"
+    assert Settings.resolve(environ={}).secrets == ()
+
+
+@pytest.mark.parametrize("url", ["ftp://gigachat.example/v1", "https://", "gigachat.example/v1"])
+def test_base_url_must_be_http_with_a_host(url: str) -> None:
+    with pytest.raises(ConfigError, match="is not an http\\(s\\) URL"):
+        Settings.resolve(environ={}, base_url=url)
+
+
+@pytest.mark.parametrize("value", [2.5, "2.5", "two"])
+def test_whole_numbers_are_not_rounded(value: object) -> None:
+    with pytest.raises(ConfigError, match="max_retries must be a whole number"):
+        Settings.resolve(environ={}, max_retries=value)

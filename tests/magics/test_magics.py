@@ -150,7 +150,8 @@ def test_text_format_bundle_is_plain_only(shell: InteractiveShell, monkeypatch: 
     monkeypatch.setattr(shell, "kernel", object(), raising=False)
     with capture_output() as cap:
         shell.run_cell_magic("gigachat", "-f text", "plain please")
-    assert all(set(o.data) == {"text/plain"} for o in cap.outputs)
+    assert cap.outputs and all(set(o.data) == {"text/plain"} for o in cap.outputs)
+    assert any('heard: "plain please"' in o.data["text/plain"] for o in cap.outputs)
 
 
 def test_missing_credentials_is_one_line_without_suggesting_env_magic(monkeypatch: pytest.MonkeyPatch,
