@@ -106,6 +106,7 @@ class StreamDecoder:
         parts = self._parts
         v2 = self._v2
         prefix = _V2_DELTA if v2 else "data: "
+        held_marks, held_markup = self._marks, self._markup
         skip = len(prefix)
         pos, size = 0, len(text)
         while pos < size:
@@ -119,7 +120,10 @@ class StreamDecoder:
                 if end > 0 and text.find("\n", start) == end and text.startswith("\n", end + 1) and type(obj) is dict:
                     pos = end + 2
                     piece = _v2_text(obj) if v2 else _v1_text(obj)
-                    if piece is not None and not self._may_mark(piece):  # a plain delta: the hot path
+                    # a plain delta: the hot path, unless its text may hold (or finish) markup that the full
+                    # path rewrites: v1 image tags, v2 source markers
+                    if piece is not None and not ((held_marks._held or "[" in piece) if v2
+                                                  else (held_markup._held or "<" in piece)):
                         if piece:
                             parts.append(piece)
                             chunks.append(text_chunk(piece, obj.get("model")))
@@ -151,12 +155,6 @@ class StreamDecoder:
             self.done = True
             return None
         return self._v1_object(self._json(data))
-
-    def _may_mark(self, text: str) -> bool:
-        """Text that may hold (or finish) markup the slow path rewrites: v1 image tags, v2 source markers."""
-        if self._v2:
-            return "[" in text or self._marks.holding
-        return "<" in text or self._markup.holding
 
     def _emit(self, chunk: ChatChunk) -> ChatChunk:
         if chunk.text:

@@ -459,10 +459,6 @@ class SourceMarks:
                 self._held = tail
                 return text[:start]
 
-    @property
-    def holding(self) -> bool:
-        return bool(self._held)
-
     def flush(self) -> str:
         held, self._held = self._held, ""
         return held
@@ -533,10 +529,6 @@ class MarkupFilter:
                 out.append(tag)
             position = end + 1
         return "".join(out)
-
-    @property
-    def holding(self) -> bool:
-        return bool(self._held)
 
     def flush(self) -> str:
         """What is still held back when the answer ends (an unfinished tag is text after all)."""
