@@ -329,6 +329,20 @@ def build_server(
         except StateUnavailable as exc:
             raise ToolError(str(exc)) from None
 
+    async def run_turn(live: _Live, conversation: Conversation, messages: list[dict[str, Any]],
+                       options: dict[str, Any], progress: Any) -> None:
+        """Stream the answer (counted as in flight, for a draining server); a GigaChat failure is a tool error
+        saying what to do."""
+        runner = live.require()
+        shared.in_flight += 1
+        try:
+            await runner.run(conversation, messages, options, progress, publish)
+        except GigaChatError as exc:
+            uri = CONVERSATION_URI.format(conversation_id=conversation.id)
+            raise ToolError(await _explain(exc, live, runner, uri, options["model"])) from None
+        finally:
+            shared.in_flight -= 1
+
     # --- tools ---------------------------------------------------------------------------------------------
 
     @server.tool(
@@ -393,13 +407,7 @@ def build_server(
             async def progress(value: float, message: str) -> None:
                 await ctx.report_progress(value, None, message)
 
-            shared.in_flight += 1
-            try:
-                await runner.run(conversation, messages, options, progress, publish)
-            except GigaChatError as exc:
-                raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
-            finally:
-                shared.in_flight -= 1
+            await run_turn(live, conversation, messages, options, progress)
             status: Literal["done", "cancelled"] = "cancelled" if conversation.status == "cancelled" else "done"
             return _with_sources(await _with_images(_answer_result(conversation, uri, status=status), runner))
 
@@ -470,13 +478,7 @@ def build_server(
             conversation, messages = await begin_turn(held, _owner(), conversation_id, system, prompt, chosen)
             options = {"model": chosen, "tools": ["image_generate"], "tool_choice": "image_generate"}
             uri = CONVERSATION_URI.format(conversation_id=conversation.id)
-            shared.in_flight += 1
-            try:
-                await runner.run(conversation, messages, options, None, publish)
-            except GigaChatError as exc:
-                raise ToolError(await _explain(exc, live, runner, uri, chosen)) from None
-            finally:
-                shared.in_flight -= 1
+            await run_turn(live, conversation, messages, options, None)
         return await _with_images(_answer_result(conversation, uri, status="done"), runner)
 
     @server.tool(title="GigaChat embeddings", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,6 @@ from PIL import Image
 
 from gigachat_mcp.emulator import Emulator
 from tests.magics.test_kernel import kernel_env, run_notebook  # noqa: F401 - the fixture is used by name
-
-
-@pytest.fixture
-def shell(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    for name, value in emulator.env(token_cache="memory").items():
-        monkeypatch.setenv(name, value)
-    ip = InteractiveShell.instance()
-    ip.extension_manager.load_extension("gigachat_magics")
-    yield ip
-    ip.extension_manager.unload_extension("gigachat_magics")
-    for name in ("answer", "blob", "picture", "table", "figure", "nothing"):
-        ip.user_ns.pop(name, None)
-    ip.config.pop("GigaChatMagics", None)
 
 
 def ask(ip: InteractiveShell, line: str, cell: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from IPython.core.error import UsageError
@@ -13,18 +12,6 @@ from IPython.utils.capture import capture_output
 
 from gigachat_mcp import StreamError, TLSError
 from gigachat_mcp.emulator import Emulator
-
-
-@pytest.fixture
-def shell(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    for name, value in emulator.env(token_cache="memory").items():
-        monkeypatch.setenv(name, value)
-    ip = InteractiveShell.instance()
-    ip.extension_manager.load_extension("gigachat_magics")
-    yield ip
-    ip.extension_manager.unload_extension("gigachat_magics")
-    ip.user_ns.pop("answer", None)
-    ip.config.pop("GigaChatMagics", None)  # %config persists in the singleton shell
 
 
 def ask(ip: InteractiveShell, line: str, cell: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}, "year": 
           "required": ["title", "year"]}
 
 
-@pytest.fixture
-def shell(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    for name, value in emulator.env(token_cache="memory").items():
-        monkeypatch.setenv(name, value)
-    ip = InteractiveShell.instance()
-    ip.extension_manager.load_extension("gigachat_magics")
-    yield ip
-    ip.extension_manager.unload_extension("gigachat_magics")
-    for name in ("answer", "book", "book_schema"):
-        ip.user_ns.pop(name, None)
 
 
 def ask(ip: InteractiveShell, line: str, cell: str) -> str:
