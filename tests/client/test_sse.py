@@ -173,8 +173,12 @@ def test_one_line_events_are_scanned_in_place(monkeypatch: pytest.MonkeyPatch) -
     assert [c.text for c in v1.feed(V1_RECORDING.encode())] == ["Hello", " world", ""]
     assert slow == []  # the deltas and the final event were scanned in place ([DONE] is not needed after it)
     slow.clear()
+    general: list[object] = []
+    text_v2 = _sse.text_v2
+    monkeypatch.setattr(_sse, "text_v2", lambda messages: general.append(messages) or text_v2(messages))
     v2 = StreamDecoder("v2")
     assert [c.text for c in v2.feed(V2_RECORDING.encode())] == ["1, 2, 3", ""]
+    assert general == [None]  # only the final event (no messages) needed the general text reader
     assert [block.split("\n")[0] for block in slow] == ["event: response.tool.completed",
                                                         "event: response.message.done"]
 
