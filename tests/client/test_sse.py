@@ -169,8 +169,12 @@ def test_one_line_events_are_scanned_in_place(monkeypatch: pytest.MonkeyPatch) -
     slow: list[str] = []
     original = _sse._fields
     monkeypatch.setattr(_sse, "_fields", lambda block: slow.append(block) or original(block))
+    objects: list[object] = []
+    v1_object = StreamDecoder._v1_object
+    monkeypatch.setattr(StreamDecoder, "_v1_object", lambda self, obj: objects.append(obj) or v1_object(self, obj))
     v1 = StreamDecoder("v1")
     assert [c.text for c in v1.feed(V1_RECORDING.encode())] == ["Hello", " world", ""]
+    assert len(objects) == 1 and objects[0]["choices"][0]["finish_reason"] == "stop"  # deltas took the fast path
     assert slow == []  # the deltas and the final event were scanned in place ([DONE] is not needed after it)
     slow.clear()
     general: list[object] = []
