@@ -43,13 +43,15 @@ TESTS = {
     "gigachat_mcp/client/_settings.py": ["tests/client/test_settings.py", "tests/client/test_policies.py"],
     "gigachat_mcp/client/_tls.py": ["tests/faults/test_tls_and_cache.py", "tests/client/test_settings.py",
                                     "tests/client/test_cache_and_tls_units.py"],
-    "gigachat_mcp/client/_http.py": ["tests/client/test_failures.py", "tests/faults/test_tls_and_cache.py"],
+    "gigachat_mcp/client/_http.py": ["tests/client/test_failures.py", "tests/faults/test_tls_and_cache.py",
+                                     "tests/client/test_settings.py"],
     "gigachat_mcp/client/_client.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
                                        "tests/client/test_policies.py"],
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
                                       "tests/client/test_cache_and_tls_units.py"],
-    "gigachat_mcp/server.py": ["tests/server/test_server.py", "tests/server/test_tool_annotations.py"],
+    "gigachat_mcp/server.py": ["tests/server/test_server.py", "tests/server/test_tool_annotations.py",
+                               "tests/faults/test_secrets.py"],
 }
 SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,

@@ -279,3 +279,45 @@ async def test_async_client_errors_and_streams_cut_short_are_typed(emulator: Emu
             async for chunk in giga.stream("x [emulator words=20]"):
                 received.append(chunk.text)
     assert len(received) == 2 and broken.value.partial_text == "".join(received)
+
+
+def test_an_error_event_before_any_text_is_the_typed_error_of_its_status(emulator: Emulator) -> None:
+    """A 400 error event is the service refusing the request: an APIError, not retried (a 5xx one is retried)."""
+    emulator.add_fault("chat", event="error", after_chunks=0, status=400, message="Bad request")
+    with sync_client(emulator) as giga, pytest.raises(APIError) as caught:
+        list(giga.stream("x"))
+    assert caught.value.status_code == 400 and not isinstance(caught.value, StreamError)
+    assert len(emulator.requests_to("chat")) == 1
+
+
+def test_a_stream_retry_waits_the_backoff_first(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from gigachat_mcp.client import _client
+
+    slept: list[float] = []
+    monkeypatch.setattr(_client, "time", SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter))
+    emulator.add_fault("chat", event="error", after_chunks=0, status=503)
+    with sync_client(emulator, retry_backoff_factor=0.5) as giga:
+        assert "heard" in "".join(c.text for c in giga.stream("again"))
+    assert len(slept) == 1 and 0.5 <= slept[0] <= 1.0
+
+
+def test_close_closes_both_connections_and_the_client_still_works(emulator: Emulator) -> None:
+    with sync_client(emulator) as giga:
+        giga.chat("hi")
+        api, oauth = giga._http, giga._auth._http
+        assert api is not None and oauth is not None
+        giga.close()
+        assert api.is_closed and oauth.is_closed
+        assert "heard" in giga.chat("again").text  # reconnects
+
+
+async def test_async_close_closes_the_connection_and_is_safe_unused(emulator: Emulator) -> None:
+    async with async_client(emulator) as unused:
+        pass
+    assert unused._http is None
+    async with async_client(emulator) as giga:
+        await giga.chat("hi")
+        api = giga._http
+    assert api is not None and api.is_closed

@@ -24,6 +24,8 @@ def test_a_token_is_used_until_60_seconds_before_it_expires() -> None:
     assert not Token("t", now + 60.0).fresh(now)
     assert not Token("t", now + 59.5).fresh(now)
     assert Token.from_expiry("t", 0).fresh(now) and Token.from_expiry("t", None).fresh(now)  # never expires
+    assert Token.from_expiry("t", 1_000_000_000_000).expires_at == 1_000_000_000.0  # 1e12 is milliseconds
+    assert Token.from_expiry("t", 999_999_999_999).expires_at == 999_999_999_999.0  # below it, seconds
 
 
 @pytest.mark.parametrize(("ttl", "oauth_calls"), [(59.0, 2), (75.0, 1)])

@@ -165,3 +165,15 @@ def test_base_url_must_be_http_with_a_host(url: str) -> None:
 def test_whole_numbers_are_not_rounded(value: object) -> None:
     with pytest.raises(ConfigError, match="max_retries must be a whole number"):
         Settings.resolve(environ={}, max_retries=value)
+
+
+def test_pool_size_defaults_to_100_and_follows_the_setting() -> None:
+    from gigachat_mcp.client._http import client_options
+
+    assert client_options(Settings.resolve(environ={}))["limits"].max_connections == 100
+    assert client_options(Settings.resolve(environ={}, max_connections=3))["limits"].max_connections == 3
+
+
+def test_zero_retries_is_allowed_and_four_characters_are_a_secret() -> None:
+    assert Settings.resolve(environ={}, max_retries=0).max_retries == 0
+    assert Settings.resolve(environ={}, user="me", password="pw12").secrets == ("pw12",)

@@ -171,12 +171,20 @@ def test_one_line_events_are_scanned_in_place(monkeypatch: pytest.MonkeyPatch) -
     slow: list[str] = []
     original = _sse._fields
     monkeypatch.setattr(_sse, "_fields", lambda block: slow.append(block) or original(block))
+    objects: list[object] = []
+    v1_object = StreamDecoder._v1_object
+    monkeypatch.setattr(StreamDecoder, "_v1_object", lambda self, obj: objects.append(obj) or v1_object(self, obj))
     v1 = StreamDecoder("v1")
     assert [c.text for c in v1.feed(V1_RECORDING.encode())] == ["Hello", " world", ""]
+    assert len(objects) == 1 and objects[0]["choices"][0]["finish_reason"] == "stop"  # deltas took the fast path
     assert slow == []  # the deltas and the final event were scanned in place ([DONE] is not needed after it)
     slow.clear()
+    general: list[object] = []
+    text_v2 = _sse.text_v2
+    monkeypatch.setattr(_sse, "text_v2", lambda messages: general.append(messages) or text_v2(messages))
     v2 = StreamDecoder("v2")
     assert [c.text for c in v2.feed(V2_RECORDING.encode())] == ["1, 2, 3", ""]
+    assert general == [None]  # only the final event (no messages) needed the general text reader
     assert [block.split("\n")[0] for block in slow] == ["event: response.tool.completed",
                                                         "event: response.message.done"]
 

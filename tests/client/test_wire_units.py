@@ -41,3 +41,42 @@ def test_oauth_errors_say_what_happened_and_the_fix(status: int, body: bytes, ex
     error = _wire.oauth_error(status, body, {}, scope="GIGACHAT_API_PERS")
     assert isinstance(error, AuthenticationError) and error.status_code == status
     assert str(error).startswith("Could not get an access token ") and expected in str(error)
+
+
+@pytest.mark.parametrize("message", [{"content": "no role"}, "just text"])
+def test_a_message_needs_a_role(message: object) -> None:
+    with pytest.raises(InvalidRequestError, match=r"messages\[0\] must be a dict with 'role' and 'content'"):
+        _wire.normalise_messages([message], None)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(("base", "url"), [
+    ("https://api.giga.chat/v1", "https://api.giga.chat/v2/chat/completions"),
+    ("https://gigachat.devices.sberbank.ru/api/v1/", "https://gigachat.devices.sberbank.ru/api/v2/chat/completions"),
+    ("https://proxy.example/gigachat", "https://proxy.example/gigachat/v2/chat/completions"),
+    ("https://proxy.example/vault", "https://proxy.example/vault/v2/chat/completions"),
+    ("https://proxy.example/v", "https://proxy.example/v/v2/chat/completions"),
+])
+def test_the_v2_url_replaces_only_a_version_suffix(base: str, url: str) -> None:
+    assert _wire.v2_chat_url(base) == url
+
+
+def test_extra_fields_reach_both_contracts() -> None:
+    for version in ("v1", "v2"):
+        call = _wire.chat_call("https://h/v1", version, "GigaChat-2", [{"role": "user", "content": "x"}],
+                               _wire.ChatOptions(extra={"storage": {"limit": 3}}), stream=False)
+        assert b'"storage":{"limit":3}' in (call.body or b""), version
+
+
+def test_v1_usage_missing_or_partial_is_zeros() -> None:
+    for data in (None, {}):
+        usage = _wire.usage_v1(data)
+        assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens,
+                usage.precached_prompt_tokens) == (0, 0, 0, 0)
+    assert _wire.usage_v1({"completion_tokens": 3}).prompt_tokens == 0
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("0", 0.0), ("2.5", 2.5), ("-1", None),
+                                                ("Wed, 21 Oct 2015 07:28:00 GMT", None)])
+def test_retry_after_in_seconds(value: str, seconds: float | None) -> None:
+    assert _wire.retry_after_seconds({"retry-after": value}) == seconds
+    assert _wire.retry_after_seconds({}) is None
