@@ -687,8 +687,12 @@ def balance_call(base_url: str) -> Call:
                 headers=GET_HEADERS)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps with options
+# builds a new encoder on every call
+
+
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 # --- authentication --------------------------------------------------------------------------------------------
