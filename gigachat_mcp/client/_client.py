@@ -70,8 +70,11 @@ class _BaseClient:
               tool_choice: str | None, response_format: Any = None) -> _Turn:
         """Everything about a chat request that needs no network, checked before anything is sent."""
         messages = _wire.normalise_messages(prompt, system)
-        toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
-        fmt = _structured.normalise(response_format)
+        if tools is None and tool_choice is None:  # the common plain chat skips the checks of what it lacks
+            toolset = _wire.NO_TOOLS
+        else:
+            toolset = _wire.normalise_tools(tools, tool_choice, self.settings.api_version)
+        fmt = None if response_format is None else _structured.normalise(response_format)
         return _Turn(messages, _attachments.gather(messages, attachments), toolset, fmt)
 
     def _rounds(self, prompt: Prompt, system: str | None, tools: Sequence[Any], max_rounds: int,

@@ -86,6 +86,9 @@ class ChatOptions:
             raise InvalidRequestError(f"max_tokens must be a whole number of 1 or more, not {self.max_tokens!r}.")
 
 
+NO_OPTIONS = ChatOptions()
+
+
 def _check_number(name: str, value: Any, *, low: float, high: float | None = None, open_low: bool = False) -> None:
     if value is None:
         return
@@ -283,7 +286,8 @@ def chat_call(
     base_url: str, api_version: str, model: str, messages: list[dict[str, Any]], options: ChatOptions, *, stream: bool,
     tools: Tools = NO_TOOLS,
 ) -> Call:
-    options.check()
+    if options != NO_OPTIONS:  # the defaults need no checking
+        options.check()
     if api_version == "v2":
         body = _chat_body_v2(model, messages, options, stream)
         _apply_tools_v2(body, tools)
@@ -351,14 +355,18 @@ def _chat_body_v2(model: str, messages: list[dict[str, Any]], o: ChatOptions, st
 def parse_chat_v1(data: Any) -> ChatResult:
     choice = data["choices"][0]
     message = choice["message"]
-    markup = MarkupFilter()
-    text = markup.feed(message.get("content") or "") + markup.flush()
+    text = message.get("content") or ""
+    files: tuple[GeneratedFile, ...] = ()
+    if "<" in text:  # only then can there be file markup to take out
+        markup = MarkupFilter()
+        text = markup.feed(text) + markup.flush()
+        files = tuple(markup.files)
     return ChatResult(
         text=text,
         model=data.get("model", ""),
         finish_reason=choice.get("finish_reason"),
         usage=usage_v1(data.get("usage")),
-        files=tuple(markup.files),
+        files=files,
         state_id=message.get("functions_state_id"),
         reasoning=message.get("reasoning_content") or "",
         function_call=function_call(message.get("function_call")),
@@ -679,8 +687,12 @@ def balance_call(base_url: str) -> Call:
                 headers=GET_HEADERS)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps with options
+# builds a new encoder on every call
+
+
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 # --- authentication --------------------------------------------------------------------------------------------
