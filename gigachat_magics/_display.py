@@ -69,16 +69,16 @@ class LiveDisplay:
 
     def add(self, delta: str) -> None:
         self.parts.append(delta)
-        self._length += len(delta)
-        self._dirty = True
-        now = time.monotonic()
-        if now - self._last >= max(self.interval, self._length / MAX_CHARS_PER_SECOND):
-            self._flush(now)
+        self._grew(len(delta))
 
     def think(self, delta: str) -> None:
         """A piece of the thinking: shown collapsed above the answer, updated like the answer."""
         self.reasoning.append(delta)
-        self._length += len(delta)
+        self._grew(len(delta))
+
+    def _grew(self, size: int) -> None:
+        """Answer and thinking share one throttle: the whole bundle is resent on every update."""
+        self._length += size
         self._dirty = True
         now = time.monotonic()
         if now - self._last >= max(self.interval, self._length / MAX_CHARS_PER_SECOND):
@@ -120,9 +120,10 @@ class LiveDisplay:
         display({mime_type: base64.b64encode(data).decode("ascii"), "text/plain": f"<{label}>"}, raw=True)
 
     def _flush(self, now: float) -> None:
-        text = "".join(self.parts)
+        text, thinking = "".join(self.parts), "".join(self.reasoning)
         self.parts = [text]  # joined once, so the next flush joins only what arrived since
-        self._handle.update(Answer(text, self.fmt, "".join(self.reasoning)))
+        self.reasoning = [thinking] if thinking else []
+        self._handle.update(Answer(text, self.fmt, thinking))
         self._last = now
         self._dirty = False
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import _abilities, _answers, _drawing
 from ._faults import Fault, FaultQueue
-from ._files import FileStore, parse_multipart, upload_problem
+from ._files import FileStore, parse_multipart, purpose_of, upload_problem
 from ._server import ClientGone, Connection
 
 __all__ = ["API", "RecordedRequest", "StreamRecord"]
@@ -455,9 +455,8 @@ class API:
             problem = upload_problem(fields)
             if problem is not None:
                 return conn.send_json(problem[0], {"status": problem[0], "message": problem[1]})
-            purpose = fields.get("purpose", (None, b"general"))[1].decode() or "general"
             filename, data = fields["file"]
-            return conn.send_json(200, self.files.add(owner, filename or "file", data, purpose).info())
+            return conn.send_json(200, self.files.add(owner, filename or "file", data, purpose_of(fields)).info())
         if endpoint == "files":
             return conn.send_json(200, {"data": [f.info() for f in self.files.owned_by(owner)]})
         stored = self.files.get(owner, file_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..client import _filetypes
 
-__all__ = ["DRAWN_JPEG", "FileStore", "StoredFile", "parse_multipart"]
+__all__ = ["DRAWN_JPEG", "FileStore", "StoredFile", "parse_multipart", "purpose_of", "upload_problem"]
 
 # A real 64x64 baseline JPEG (a cat's face), so a client can open what "GigaChat" drew in any image decoder.
 DRAWN_JPEG = base64.b64decode(
@@ -98,7 +98,7 @@ def upload_problem(fields: dict[str, tuple[str | None, bytes]]) -> tuple[int, st
     """The service's answer to an upload it refuses, or None when it is fine."""
     if "file" not in fields or fields["file"][0] is None:
         return 400, "Invalid params: a multipart field 'file' with a filename is required"
-    purpose = fields.get("purpose", (None, b"general"))[1].decode("utf-8", "replace") or "general"
+    purpose = purpose_of(fields)
     if purpose not in ("general", "assistant"):
         return 422, f"Invalid params: purpose must be general or assistant, not {purpose!r}"
     filename, data = fields["file"]
@@ -108,6 +108,11 @@ def upload_problem(fields: dict[str, tuple[str | None, bytes]]) -> tuple[int, st
     if len(data) > _filetypes.KIND_LIMITS[kind]:
         return 413, "Payload too large"
     return None
+
+
+def purpose_of(fields: dict[str, tuple[str | None, bytes]]) -> str:
+    """The upload's purpose field; general when it is missing or empty."""
+    return fields.get("purpose", (None, b"general"))[1].decode("utf-8", "replace") or "general"
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]] | None:
