@@ -222,10 +222,9 @@ class GigaChat(_BaseClient):
             call = result.function_call
             if call is None:
                 return result
-            function, problem = _toolrun.function_for(toolset, call)
-            if function is None:
-                reply = _toolrun.result_message(call, error=problem)
-            else:
+            reply = _toolrun.refusal(toolset, call)
+            if reply is None:
+                function = toolset.callables[call.name]
                 try:
                     reply = _toolrun.result_message(call, value=function(**call.arguments))
                 except Exception as exc:  # noqa: BLE001 - told to the model, as the API expects
@@ -438,10 +437,9 @@ class AsyncGigaChat(_BaseClient):
             call = result.function_call
             if call is None:
                 return result
-            function, problem = _toolrun.function_for(toolset, call)
-            if function is None:
-                reply = _toolrun.result_message(call, error=problem)
-            else:
+            reply = _toolrun.refusal(toolset, call)
+            if reply is None:
+                function = toolset.callables[call.name]
                 try:
                     if inspect.iscoroutinefunction(function):
                         value = await function(**call.arguments)

@@ -1,4 +1,4 @@
-"""The pure half of `run_tools`: which Python function a call names, and the message that carries its result
+"""The pure half of `run_tools`: whether a call can run, and the message that carries its result
 (or its failure) back to GigaChat. The clients only call the function, sync or awaited."""
 
 from __future__ import annotations
@@ -6,40 +6,40 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from . import _functions, _structured
 from ._types import ChatChunk, ChatResult, FunctionCall
 from ._wire import Tools
 
-__all__ = ["function_for", "parsed_async", "parsed_chunks", "result_message", "with_parsed"]
+__all__ = ["parsed_async", "parsed_chunks", "refusal", "result_message", "with_parsed"]
 
 log = logging.getLogger("gigachat_mcp")
 
 
-def function_for(tools: Tools, call: FunctionCall) -> tuple[Callable[..., Any] | None, str | None]:
-    """(the callable, None), or (None, the error to feed back) when GigaChat named no callable we hold or sent
-    arguments that are not a JSON object."""
-    function = tools.callables.get(call.name)
-    if function is None:
+def refusal(tools: Tools, call: FunctionCall) -> dict[str, Any] | None:
+    """None when the call can run (`tools.callables[call.name]`), else the function-result message that tells
+    GigaChat why not: it named no callable we hold, or sent arguments that are not a JSON object."""
+    if call.name not in tools.callables:
         known = ", ".join(tools.callables) or "none"
-        return None, _functions.error_result(call.name, LookupError(
-            f"there is no function {call.name!r} to run; the functions are: {known}"))
+        return _message(call, _functions.error_result(call.name, LookupError(
+            f"there is no function {call.name!r} to run; the functions are: {known}")))
     if "_raw" in call.arguments:
-        return None, _functions.error_result(call.name, ValueError("the arguments were not a JSON object"))
-    return function, None
+        return _message(call, _functions.error_result(call.name, ValueError("the arguments were not a JSON object")))
+    return None
 
 
-def result_message(call: FunctionCall, *, value: Any = None, error: BaseException | str | None = None) -> dict[str, Any]:
-    """The function-result message of the next request (v1 role function; the wire makes it v2 role tool)."""
-    if isinstance(error, BaseException):
-        log.debug("function %s failed", call.name, exc_info=error)
-        content = _functions.error_result(call.name, error)
-    elif isinstance(error, str):
-        content = error
-    else:
-        content = _functions.result_content(value)
+def result_message(call: FunctionCall, *, value: Any = None, error: BaseException | None = None) -> dict[str, Any]:
+    """The message carrying a function's value (or its failure, logged at debug) back to GigaChat."""
+    if error is None:
+        return _message(call, _functions.result_content(value))
+    log.debug("function %s failed", call.name, exc_info=error)
+    return _message(call, _functions.error_result(call.name, error))
+
+
+def _message(call: FunctionCall, content: str) -> dict[str, Any]:
+    """A function-result message of the next request (v1 role function; the wire makes it v2 role tool)."""
     return {"role": "function", "name": call.name, "content": content}
 
 

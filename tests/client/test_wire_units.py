@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from gigachat_mcp import AuthenticationError, InvalidRequestError
-from gigachat_mcp.client import _wire
+from gigachat_mcp import AuthenticationError, FunctionCall, InvalidRequestError
+from gigachat_mcp.client import _toolrun, _wire
 
 
 def test_v2_usage_without_details_counts_no_cached_tokens() -> None:
@@ -80,3 +82,22 @@ def test_v1_usage_missing_or_partial_is_zeros() -> None:
 def test_retry_after_in_seconds(value: str, seconds: float | None) -> None:
     assert _wire.retry_after_seconds({"retry-after": value}) == seconds
     assert _wire.retry_after_seconds({}) is None
+
+
+def test_run_tools_refuses_a_call_it_cannot_run_and_tells_the_model_why() -> None:
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return "sunny"
+
+    tools = _wire.normalise_tools([weather])
+    assert _toolrun.refusal(tools, FunctionCall("weather", {"city": "Omsk"})) is None
+    unknown = _toolrun.refusal(tools, FunctionCall("stocks", {}))
+    assert unknown is not None and (unknown["role"], unknown["name"]) == ("function", "stocks")
+    assert json.loads(unknown["content"]) == {
+        "error": "LookupError: there is no function 'stocks' to run; the functions are: weather", "function": "stocks"}
+    garbled = _toolrun.refusal(tools, FunctionCall("weather", {"_raw": "{city: Omsk"}))
+    assert garbled is not None and json.loads(garbled["content"]) == {
+        "error": "ValueError: the arguments were not a JSON object", "function": "weather"}
+    failed = _toolrun.result_message(FunctionCall("weather", {}), error=KeyError("city"))
+    assert json.loads(failed["content"])["error"] == "KeyError: 'city'"
+    assert json.loads(_toolrun.result_message(FunctionCall("weather", {}), value={"t": 3})["content"]) == {"t": 3}
