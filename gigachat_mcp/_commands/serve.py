@@ -7,7 +7,10 @@ import contextlib
 import errno
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .. import Settings
 
 from ._common import USAGE, fail, settings_for
 from ._signals import clean_up_on
@@ -45,17 +48,18 @@ def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 server.run(transport="streamable-http", host=args.host, port=args.port)
             return 0
-        return _serve_team(args, settings, build_server)
+        return _serve_team(args, settings)
 
 
 def _team_requested(args: argparse.Namespace) -> bool:
     return any(getattr(args, name, None) for name in TEAM_FLAGS) or args.host not in ("127.0.0.1", "localhost", "::1")
 
 
-def _serve_team(args: argparse.Namespace, settings: object, build_server: object) -> int:
+def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
     from .. import ConfigError, Settings
     from .._team.http import ExposureRefused, HttpOptions, check_exposure, serve_http
     from .._team.state import open_state
+    from ..server import build_server
 
     options = HttpOptions(host=args.host, port=args.port, allowed_hosts=list(args.allowed_host or []),
                           grace=args.grace, authenticated=bool(args.auth_tokens or args.oauth_issuer),
@@ -85,10 +89,10 @@ def _serve_team(args: argparse.Namespace, settings: object, build_server: object
         with contextlib.suppress(ConfigError):
             settings = Settings.resolve()
     redis_url = args.redis or os.environ.get("GIGACHAT_MCP_REDIS_URL")
-    state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings,  # type: ignore[arg-type]
+    state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings,
                        requests_per_minute=args.requests_per_minute, streams_per_principal=args.streams_per_user,
                        lease=args.lease_seconds)
-    server = build_server(settings, state=state, auth=auth)  # type: ignore[operator]
+    server = build_server(settings, state=state, auth=auth)
     with contextlib.suppress(KeyboardInterrupt):
         serve_http(server, state, settings, options)
     return 0

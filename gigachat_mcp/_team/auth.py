@@ -130,9 +130,3 @@ def oauth_auth(issuer: str, public_url: str, scopes: list[str]) -> tuple[JwtVeri
     verifier = JwtVerifier(issuer, public_url, scopes)
     return verifier, AuthSettings(issuer_url=AnyHttpUrl(issuer), resource_server_url=AnyHttpUrl(public_url),
                                   required_scopes=scopes or None, validate_token_resource=True)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-

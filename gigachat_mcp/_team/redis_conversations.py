@@ -246,17 +246,11 @@ class RedisConversations:
 
 
 def _text_since(conversation: Conversation, chars: int) -> str:
-    """The answer after its first `chars` characters, walking only the new parts."""
+    """The answer after its first `chars` characters (Conversation.tail walks only the new parts)."""
     missing = conversation.answer_length - chars
     if missing <= 0:
         return ""
-    pieces, size = [], 0
-    for part in reversed(conversation._parts):
-        pieces.append(part)
-        size += len(part)
-        if size >= missing:
-            break
-    return "".join(reversed(pieces))[-missing:]
+    return conversation.tail(missing)[-missing:]  # the last characters drop tail's "…" marker
 
 
 def _loaded(conversation_id: str, fields: dict[bytes, bytes], text: bytes | None) -> Conversation:

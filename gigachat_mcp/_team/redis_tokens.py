@@ -33,7 +33,6 @@ class RedisTokenCache:
         self._name = f"{prefix}:token:{key}"
         self._fernet = fernet
         self.path = f"{shown} {self._name}"  # for the core's log line
-        self.oauth_lock_waits = 0
 
     def load(self) -> Token | None:
         try:
