@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field, ValidationError
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
 from ._app import LiveView
 from ._arguments import ArgumentProblem, check, combine, explain
-from ._conversations import Conversation, ConversationStore
+from ._conversations import ID_PATTERN, Conversation, ConversationStore
 from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
 from ._team.state import (
@@ -64,7 +64,6 @@ MODELS_URI = "gigachat://models"
 FILE_URI = "gigachat://files/{file_id}"
 FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-ID_PATTERN = r"^[0-9a-f]{16}$"
 PATTERN_WORDS = {  # what the patterns mean, for argument errors a model (and a person) can act on
     MODEL_PATTERN: "a model id such as GigaChat-2-Max (letters, digits, '.', '_', ':' or '-'; list_models names them)",
     ID_PATTERN: "the 16-character conversation_id an earlier chat result returned",

@@ -26,7 +26,7 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .._conversations import Conversation
+from .._conversations import ID_PATTERN, Conversation
 from .._team.state import Conversations
 from ._reading import RECENT, Changes, Slice, last_prompt, read_slice
 
@@ -157,7 +157,7 @@ class LiveView:
                         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
         async def read_answer(
             ctx: Context,
-            conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
+            conversation_id: Annotated[str | None, Field(pattern=ID_PATTERN, description=(
                 "The conversation, when known (from the chat result or its arguments)."))] = None,
             prompt: Annotated[str | None, Field(min_length=1, max_length=200_000, description=(
                 "The chat call's prompt: finds its turn before the conversation id is known."))] = None,
@@ -178,7 +178,7 @@ class LiveView:
                         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                                     idempotent_hint=True, open_world_hint=False))
         async def stop_answer(
-            conversation_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="The conversation.")],
+            conversation_id: Annotated[str, Field(pattern=ID_PATTERN, description="The conversation.")],
             ctx: Context,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""
