@@ -17,8 +17,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Conversation", "ConversationStore", "UnknownConversation"]
+__all__ = ["ID_PATTERN", "Conversation", "ConversationStore", "UnknownConversation"]
 
+ID_PATTERN = r"^[0-9a-f]{16}$"  # a conversation id: 16 hex digits (see ConversationStore.create)
 THINKING = "[thinking] "  # how progress marks the model's reasoning, so hosts can tell it from the answer
 _RECORD_ONLY = ("files", "reasoning", "sources", "json", "cancelled")  # kept in the transcript, never sent back
 

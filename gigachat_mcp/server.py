@@ -14,8 +14,8 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, cast
 
@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field, ValidationError
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
 from ._app import LiveView
 from ._arguments import ArgumentProblem, check, combine, explain
-from ._conversations import Conversation, ConversationStore
+from ._conversations import ID_PATTERN, Conversation, ConversationStore
 from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
 from ._team.state import (
@@ -64,7 +64,6 @@ MODELS_URI = "gigachat://models"
 FILE_URI = "gigachat://files/{file_id}"
 FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-ID_PATTERN = r"^[0-9a-f]{16}$"
 PATTERN_WORDS = {  # what the patterns mean, for argument errors a model (and a person) can act on
     MODEL_PATTERN: "a model id such as GigaChat-2-Max (letters, digits, '.', '_', ':' or '-'; list_models names them)",
     ID_PATTERN: "the 16-character conversation_id an earlier chat result returned",
@@ -215,6 +214,20 @@ class _Live:
         return self.runner
 
 
+def _live(ctx: Context) -> _Live:
+    """What lifespan() yields, from a request's context."""
+    return cast(_Live, ctx.request_context.lifespan_context)
+
+
+@contextmanager
+def _tool_errors() -> Iterator[None]:
+    """A GigaChat failure as a tool error carrying the client's message (which says what to do)."""
+    try:
+        yield
+    except GigaChatError as exc:
+        raise ToolError(str(exc)) from None
+
+
 def build_server(
     settings: Settings | None = None,
     *,
@@ -248,7 +261,7 @@ def build_server(
         bus = PrincipalBus(bus, _owner)
     legacy_subscribers: dict[str, set[Any]] = {}
     view = LiveView(store, find=lambda cid, ctx: _known(store, cid, _owner()),  # the live view for Apps hosts
-                    runner_of=lambda ctx: cast(_Live, ctx.request_context.lifespan_context).runner,
+                    runner_of=lambda ctx: _live(ctx).runner,
                     uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
     bus.subscribe(view.on_event)
 
@@ -385,7 +398,7 @@ def build_server(
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Ask GigaChat and get its answer; the answer streams as progress while it is written. GigaChat draws
         when asked to (the image comes back as image content)."""
-        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
+        live = _live(ctx)
         runner = live.require()
         owner = _owner()
         attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
@@ -414,12 +427,10 @@ def build_server(
     @server.tool(title="List GigaChat models", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def list_models(ctx: Context) -> ModelList:
         """List the GigaChat models this key can use (chat models answer `chat`; embedders make vectors)."""
-        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
+        live = _live(ctx)
         runner = live.require()
-        try:
+        with _tool_errors():
             models = await runner.client.models()
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
         live.models = [m.id for m in models if m.type == "chat"]
         return ModelList(models=[ModelInfo(id=m.id, type=m.type) for m in models], default=runner.client.settings.model)
 
@@ -447,11 +458,8 @@ def build_server(
         model: Annotated[str | None, Field(pattern=MODEL_PATTERN)] = None,
     ) -> TokenCountOut:
         """Count the tokens each text takes for a GigaChat model, e.g. to check a prompt fits."""
-        runner = cast(_Live, ctx.request_context.lifespan_context).require()
-        try:
-            counts = await runner.client.count_tokens(texts, model=model)
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
+        with _tool_errors():
+            counts = await _live(ctx).require().client.count_tokens(texts, model=model)
         return TokenCountOut(tokens=[c.tokens for c in counts], characters=[c.characters for c in counts])
 
     @server.tool(
@@ -470,7 +478,7 @@ def build_server(
             "Continue this conversation, so 'make it bluer' refers to the last picture."))] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Have GigaChat (Kandinsky) draw a picture; returns the image and a conversation_id to refine it."""
-        live = cast(_Live, ctx.request_context.lifespan_context)  # what lifespan() yields
+        live = _live(ctx)
         runner = live.require()
         system = f"Рисуй в стиле: {style}. Draw in this style: {style}." if style else None
         chosen = runner.client.settings.model
@@ -489,27 +497,23 @@ def build_server(
             "Embedding model: Embeddings (default), Embeddings-2, EmbeddingsGigaR, …"))] = None,
     ) -> Embeddings:
         """Embedding vectors for texts (one per text, same order), for retrieval and similarity."""
-        runner = cast(_Live, ctx.request_context.lifespan_context).require()
-        try:
-            vectors = await runner.client.embeddings(texts, model=model)
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
+        with _tool_errors():
+            vectors = await _live(ctx).require().client.embeddings(texts, model=model)
         return Embeddings(model=model or "Embeddings", vectors=vectors)
 
     @server.tool(title="GigaChat balance", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def get_balance(ctx: Context) -> Balance:
         """Tokens left on a prepaid GigaChat key, per model."""
-        runner = cast(_Live, ctx.request_context.lifespan_context).require()
-        try:
-            return Balance(balance=await runner.client.balance())
-        except APIError as exc:
-            if exc.status_code == 403:
-                raise ToolError("This key has no prepaid balance to show: /balance answers only for prepaid keys "
-                                "(token packages). Pay-as-you-go keys see their spending in the GigaChat Studio "
-                                "(developers.sber.ru/studio).") from None
-            raise ToolError(str(exc)) from None
-        except GigaChatError as exc:
-            raise ToolError(str(exc)) from None
+        runner = _live(ctx).require()
+        with _tool_errors():
+            try:
+                return Balance(balance=await runner.client.balance())
+            except APIError as exc:
+                if exc.status_code == 403:
+                    raise ToolError("This key has no prepaid balance to show: /balance answers only for prepaid "
+                                    "keys (token packages). Pay-as-you-go keys see their spending in the GigaChat "
+                                    "Studio (developers.sber.ru/studio).") from None
+                raise
 
     # --- resources -----------------------------------------------------------------------------------------
 
@@ -561,9 +565,6 @@ def build_server(
         conversation_id = str(params.uri).rpartition("/")[2]
         if str(params.uri).startswith("gigachat://conversations/") and await store.find(conversation_id,
                                                                                         _owner()) is None:
-            from mcp.shared.exceptions import MCPError
-            from mcp.types import INVALID_PARAMS
-
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown conversation {conversation_id!r}.")
         legacy_subscribers.setdefault(str(params.uri), set()).add(ctx.session._connection)
         return EmptyResult()

@@ -26,7 +26,7 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .._conversations import Conversation
+from .._conversations import ID_PATTERN, Conversation
 from .._team.state import Conversations
 from ._reading import RECENT, Changes, Slice, last_prompt, read_slice
 
@@ -115,27 +115,32 @@ class LiveView:
         (checked at once, so an unreadable id fails fast), else by prompt among the conversations this caller
         may read."""
         found: list[str] = []
+        first: list[Conversation] = []  # the id's check at once doubles as the first poll's read
         if conversation_id is not None:
-            await self.find(conversation_id, ctx)
+            first.append(await self.find(conversation_id, ctx))
             found.append(conversation_id)
 
         async def locate() -> Conversation | None:
             if found:
-                conversation = await self.find(found[0], ctx)
+                conversation = first.pop() if first else await self.find(found[0], ctx)
                 return conversation if prompt is None or last_prompt(conversation) == prompt else None
             now = time.time()
-            matches = []
-            for candidate_id in await self.store.recent(CANDIDATES):
+            finished: Conversation | None = None
+            for candidate_id in await self.store.recent(CANDIDATES):  # newest first
                 try:
                     candidate = await self.find(candidate_id, ctx)  # the same rule as every other read
                 except ToolError:
                     continue
-                if last_prompt(candidate) == prompt and (candidate.busy or now - candidate.updated_at <= RECENT):
-                    matches.append(candidate)
-            for conversation in sorted(matches, key=lambda c: not c.busy):  # an answer in flight first
-                found.append(conversation.id)
-                return conversation
-            return None
+                if last_prompt(candidate) != prompt:
+                    continue
+                if candidate.busy:  # an answer in flight wins: the rest need not be read
+                    found.append(candidate.id)
+                    return candidate
+                if finished is None and now - candidate.updated_at <= RECENT:
+                    finished = candidate
+            if finished is not None:
+                found.append(finished.id)
+            return finished
 
         return locate
 
@@ -152,7 +157,7 @@ class LiveView:
                         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
         async def read_answer(
             ctx: Context,
-            conversation_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{16}$", description=(
+            conversation_id: Annotated[str | None, Field(pattern=ID_PATTERN, description=(
                 "The conversation, when known (from the chat result or its arguments)."))] = None,
             prompt: Annotated[str | None, Field(min_length=1, max_length=200_000, description=(
                 "The chat call's prompt: finds its turn before the conversation id is known."))] = None,
@@ -173,7 +178,7 @@ class LiveView:
                         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                                     idempotent_hint=True, open_world_hint=False))
         async def stop_answer(
-            conversation_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", description="The conversation.")],
+            conversation_id: Annotated[str, Field(pattern=ID_PATTERN, description="The conversation.")],
             ctx: Context,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""

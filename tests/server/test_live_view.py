@@ -128,6 +128,22 @@ async def test_read_answer_waits_bounded_and_errors_say_what_to_do(emulator: Emu
     assert past_end.structured_content["offset"] == 0 and past_end.structured_content["text"] == done["text"]
 
 
+async def test_by_prompt_the_page_finds_the_answer_in_flight_before_a_finished_one(emulator: Emulator) -> None:
+    """The same prompt asked twice: the page opened for the second ask shows the answer being written, not the
+    one that just finished; once that one is done too, the newest finished answer is the one found."""
+    prompt = "Again [emulator words=60 chunk=1 delay=0.02]"
+    async with Client(build_server(settings_for(emulator)), extensions=[APPS]) as client:
+        first = (await client.call_tool("chat", {"prompt": prompt})).structured_content
+        second = (await client.call_tool("chat", {"prompt": prompt, "background": True})).structured_content
+        live = (await client.call_tool("read_answer", {"prompt": prompt, "wait_ms": 0})).structured_content
+        await client.call_tool("get_conversation", {"conversation_id": second["conversation_id"],
+                                                    "wait_seconds": 30})
+        after = (await client.call_tool("read_answer", {"prompt": prompt, "wait_ms": 0})).structured_content
+    assert first["conversation_id"] != second["conversation_id"]
+    assert live["conversation_id"] == second["conversation_id"] and live["status"] in ("queued", "streaming")
+    assert after["conversation_id"] == second["conversation_id"] and after["status"] == "done"
+
+
 @pytest.mark.parametrize("background", [False, True], ids=["call", "background"])
 async def test_stop_closes_the_upstream_stream_and_keeps_the_text(emulator: Emulator, background: bool) -> None:
     store = ConversationStore()
