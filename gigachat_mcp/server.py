@@ -254,6 +254,7 @@ def build_server(
     shared = state
     store = shared.conversations
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
+    shared.stoppers.append(lambda why: sum(live.runner.stop_all(why) for live in running if live.runner))
     bus = shared.bus
     if auth:  # each principal's listen streams hear only about its own conversations
         from ._team.subscriptions import PrincipalBus
@@ -717,8 +718,9 @@ def _answer_result(conversation: Conversation, uri: str,
     )
     if status == "done":
         shown = text
-    elif status == "cancelled":  # only the live view's Stop button does this
-        shown = f"{text}\n\n[The user stopped this answer here.]" if text else "[The user stopped this answer.]"
+    elif status == "cancelled":  # the live view's Stop button, or a shutdown past its grace (the error says so)
+        why = conversation.error or ("The user stopped this answer here." if text else "The user stopped this answer.")
+        shown = f"{text}\n\n[{why}]" if text else f"[{why}]"
     else:
         shown = (f"GigaChat is answering in the background. Read {uri} or call get_conversation with "
                  f"conversation_id={conversation.id!r} and wait_seconds to get the answer.")

@@ -96,6 +96,7 @@ class SharedState:
     announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
     draining: bool = False  # SIGTERM received: new chats are refused, answers in flight go on
     in_flight: int = 0  # turns streaming in this process
+    stoppers: list[Callable[[str], int]] = field(default_factory=list)  # stop this process's turns (reason)
 
 
 def open_state(*, max_conversations: int = 100, max_messages: int = 40, redis_url: str | None = None,
