@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal, cast
 
 import anyio
 import anyio.abc
-from mcp.server import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.subscriptions import ResourceUpdated
@@ -29,13 +28,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INVALID_PARAMS,
     CallToolResult,
-    EmptyResult,
     ImageContent,
     ResourceLink,
-    SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
-    UnsubscribeRequestParams,
 )
 from pydantic import BaseModel, Field, ValidationError
 
@@ -45,6 +41,7 @@ from ._arguments import ArgumentProblem, check, combine, explain
 from ._conversations import ID_PATTERN, Conversation, ConversationStore
 from ._files_access import FileAccessDenied, allowed_roots, resolve
 from ._prompts import add_prompts
+from ._team.legacy_subscriptions import LegacySubscriptions
 from ._team.state import (
     ConversationBusy,
     Conversations,
@@ -147,6 +144,7 @@ class _Server(MCPServer):
     (`_arguments`), before the SDK's lax validation runs."""
 
     _schemas: dict[str, dict[str, Any]] | None = None
+    legacy_subscriptions: LegacySubscriptions | None = None  # the 2025-era subscriptions, for tests to count
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         if self._schemas is None or name not in self._schemas:
@@ -260,7 +258,7 @@ def build_server(
         from ._team.subscriptions import PrincipalBus
 
         bus = PrincipalBus(bus, _owner)
-    legacy_subscribers: dict[str, set[Any]] = {}
+    legacy = LegacySubscriptions()  # 2025-era resources/subscribe: bounded per session, freed when it closes
     view = LiveView(store, find=lambda cid, ctx: _known(store, cid, _owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: _live(ctx).runner,
                     uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
@@ -311,16 +309,9 @@ def build_server(
             await shared.announce(conversation, event)
         else:  # in memory: the conversation is the live object; tell this process's listeners
             await bus.publish(event)
-        await tell_legacy(uri)
+        await legacy.tell(uri)
 
-    async def tell_legacy(uri: str) -> None:
-        for connection in list(legacy_subscribers.get(uri, ())):
-            try:
-                await connection.send_resource_updated(uri)
-            except Exception:  # noqa: BLE001 - a subscriber that left is simply forgotten
-                legacy_subscribers[uri].discard(connection)
-
-    bus.on_remote(tell_legacy)  # changes made on other replicas reach this replica's 2025-era subscribers
+    bus.on_remote(legacy.tell)  # changes made on other replicas reach this replica's 2025-era subscribers
 
     async def begin_turn(held: AsyncExitStack, owner: str | None, conversation_id: str | None,
                          system: str | None, prompt: str, model: str,
@@ -561,22 +552,11 @@ def build_server(
 
     # --- 2025-era subscriptions (2026 clients use subscriptions/listen, served by MCPServer itself) ---------
 
-    # ctx.session is a per-request proxy; its connection is what stays the same between subscribe and unsubscribe.
-    async def subscribe(ctx: ServerRequestContext, params: SubscribeRequestParams) -> EmptyResult:
-        conversation_id = str(params.uri).rpartition("/")[2]
-        if str(params.uri).startswith("gigachat://conversations/") and await store.find(conversation_id,
-                                                                                        _owner()) is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown conversation {conversation_id!r}.")
-        legacy_subscribers.setdefault(str(params.uri), set()).add(ctx.session._connection)
-        return EmptyResult()
+    async def visible(conversation_id: str) -> bool:
+        return await store.find(conversation_id, _owner()) is not None
 
-    async def unsubscribe(ctx: ServerRequestContext, params: UnsubscribeRequestParams) -> EmptyResult:
-        legacy_subscribers.get(str(params.uri), set()).discard(ctx.session._connection)
-        return EmptyResult()
-
-    lowlevel = server._lowlevel_server  # MCPServer has no public hook for these (mcp migration guide)
-    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
-    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+    legacy.install(server, exists=visible, owner=_owner, quotas=shared.quotas)
+    server.legacy_subscriptions = legacy
     return server
 
 
