@@ -97,8 +97,10 @@ class TurnRunner:
         return True
 
     def stop_all(self, reason: str) -> int:
-        """Stop every turn running here, as `stop` does (a replica shutting down); returns how many."""
-        return sum(self.stop(conversation_id, reason) for conversation_id in list(self._stops))
+        """Stop every turn running here that is not already stopping, as `stop` does (a replica shutting down);
+        returns how many."""
+        running = [cid for cid, scope in self._stops.items() if not scope.cancel_called]
+        return sum(self.stop(conversation_id, reason) for conversation_id in running)
 
     async def run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:

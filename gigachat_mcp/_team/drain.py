@@ -35,9 +35,12 @@ SETTLE_SECONDS = 15.0  # how long the stopped answers get to be written and retu
 async def stop_in_flight(state: SharedState, settle: float = SETTLE_SECONDS) -> int:
     """Stop every answer this process is streaming and wait until each is recorded and returned to its
     caller (or `settle` seconds pass); returns how many were stopped."""
-    stopped = sum(stop(SHUTDOWN_REASON) for stop in state.stoppers)
+    stopped = 0
     with anyio.move_on_after(settle):
-        while state.in_flight:
+        while True:  # again each time: a turn admitted just before draining may start streaming only now
+            stopped += sum(stop(SHUTDOWN_REASON) for stop in state.stoppers)
+            if not state.in_flight:
+                break
             await anyio.sleep(0.02)
     if state.in_flight:
         log.warning("%d stopped answer(s) were not recorded within %.0f s", state.in_flight, settle)

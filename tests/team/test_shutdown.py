@@ -17,12 +17,12 @@ from tests.team.servers import Replica
 
 pytestmark = pytest.mark.anyio
 
-CALLERS = 4
+CALLERS = 8
 
 
 async def test_sigterm_past_grace_gives_every_caller_its_partial_answer_as_cancelled(emulator: Emulator,
                                                                                      redis_server) -> None:
-    # ten-second answers (100 words, 0.1 s apart), four at once, on a replica with two seconds of grace
+    # ten-second answers (100 words, 0.1 s apart), eight at once, on a replica with two seconds of grace
     replica = Replica(emulator, "--redis", redis_server.url, "--grace", "2", "--lease-seconds", "30",
                       env={"GIGACHAT_MAX_CONNECTIONS": str(CALLERS)}).wait_ready()
     results: dict[int, object] = {}
@@ -30,6 +30,7 @@ async def test_sigterm_past_grace_gives_every_caller_its_partial_answer_as_cance
         async def caller(n: int, ready: anyio.Event) -> None:
             try:
                 async with Client(replica.url) as client:
+                    await client.list_tools()  # as hosts do; else the SDK asks for them after the result
                     ready.set()
                     results[n] = await client.call_tool("chat", {"prompt": f"caller {n} [emulator words=100 "
                                                                            "delay=0.1 chunk=1]"})
@@ -51,10 +52,13 @@ async def test_sigterm_past_grace_gives_every_caller_its_partial_answer_as_cance
                     await anyio.sleep(0.05)
     finally:
         replica.stop()
-    hashes = [store.hgetall(key) for key in store.scan_iter("gigachat-mcp:c:*") if key.count(b":") == 2]
-    assert len(hashes) == CALLERS
-    for fields in hashes:  # right after exit: cancelled, the partial text in the transcript
+    assert f"grace period over: {CALLERS} answer(s) are stopped and kept as cancelled" in replica.output()
+    kept = {key.decode().rpartition(":")[2]: store.hgetall(key) for key in store.scan_iter("gigachat-mcp:c:*")
+            if key.count(b":") == 2}
+    assert len(kept) == CALLERS
+    for fields in kept.values():  # right after exit: cancelled, the partial text in the transcript, and why
         assert fields[b"status"] == b"cancelled", fields[b"status"]
+        assert b"shut down" in fields[b"error"]
         last = json.loads(fields[b"messages"])[-1]
         assert last["role"] == "assistant" and last["content"].strip() and last["cancelled"] is True
     assert sorted(results) == list(range(CALLERS))
@@ -63,6 +67,7 @@ async def test_sigterm_past_grace_gives_every_caller_its_partial_answer_as_cance
         assert not result.is_error, result.content[0].text  # type: ignore[attr-defined]
         answer = result.structured_content  # type: ignore[attr-defined]
         assert answer["status"] == "cancelled" and answer["text"].strip()
+        assert answer["text"] == json.loads(kept[answer["conversation_id"]][b"messages"])[-1]["content"]
         assert "shut down" in result.content[0].text  # type: ignore[attr-defined]
 
 
