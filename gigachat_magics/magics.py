@@ -26,7 +26,7 @@ from ._attach import AnswerText, attachments_from
 from ._display import make_display
 from ._explain import ErrorWatch, explain_prompt
 from ._history import Exchange, History
-from ._richer import richer_options
+from ._options import richer_options
 
 __all__ = ["GigaChatMagics"]
 

@@ -86,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to save images GigaChat draws (default: the current directory)")
     ask.add_argument("--no-images", action="store_true", help="do not let GigaChat draw")
     ask.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
-    from ._commands._ask_richer import add_arguments as richer_ask_arguments
+    from .commands._ask_extras import add_arguments as ask_extras_arguments
 
-    richer_ask_arguments(ask)
+    ask_extras_arguments(ask)
 
     models = commands.add_parser("models", help="list the models your key can use",
                                  description="List the models GigaChat offers your key; the default is marked.",
@@ -122,20 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # bad arguments exit 2 here, with argparse's one-line message
     command = args.command or "serve"  # no command: serve stdio with the defaults above, what MCP hosts run
     if command == "serve":
-        from ._commands.serve import run
+        from .commands.serve import run
     elif command == "ask":
-        from ._commands.ask import run
+        from .commands.ask import run
     elif command == "models":
-        from ._commands.models import run
+        from .commands.models import run
     elif command == "emulator":
         from .emulator._cli import run
     elif command == "doctor":
-        from ._commands.doctor import run
+        from .commands.doctor import run
     elif command == "config":
-        from ._commands.hosts import run
+        from .commands.hosts import run
     else:
-        from ._commands.demo import run
-    from ._commands._signals import clean_up_on
+        from .commands.demo import run
+    from .commands._signals import clean_up_on
 
     try:
         with clean_up_on("SIGTERM", "SIGHUP"):  # Ctrl-C stays KeyboardInterrupt, which every command handles
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, GigaChatError):
             raise
-        from ._commands._common import report
+        from .commands._common import report
 
         return report(exc)  # e.g. a bad GIGACHAT_* value: one line, exit 2
 

@@ -60,7 +60,7 @@ def test_only_the_server_imports_mcp_the_cli_lazily_and_only_the_magics_import_i
         if "mcp" in {top(n) for n in module_level_imports(path)}:
             assert is_server(rel), f"{rel} imports mcp at module level"
         if "mcp" in {top(n) for n in imports_of(path)}:
-            assert is_server(rel) or rel.startswith("gigachat_mcp/_commands/"), rel
+            assert is_server(rel) or rel.startswith("gigachat_mcp/commands/"), rel
         if "redis" in {top(n) for n in imports_of(path)}:
             assert rel.startswith("gigachat_mcp/_team/redis"), f"{rel}: redis is imported only by the Redis state"
         if "IPython" in {top(n) for n in imports_of(path)}:

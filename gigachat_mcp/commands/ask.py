@@ -9,7 +9,7 @@ import shlex
 import sys
 
 from .. import GigaChat, GigaChatError, Settings, StructuredOutputError
-from ._ask_richer import Thinking, extras_json, options_from, print_after, richer_tools
+from ._ask_extras import Thinking, extras_json, options_from, print_after, richer_tools
 from ._common import INTERRUPTED, USAGE, fail, report, require_credentials, settings_for
 from ._saved_files import save_files
 

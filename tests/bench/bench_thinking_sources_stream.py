@@ -1,6 +1,6 @@
 """Client CPU per streamed chunk for the richer answers: thinking and web-search streams vs a plain stream.
 
-    python tests/bench/bench_richer_stream.py [--rounds 15] [--calls 20]
+    python tests/bench/bench_thinking_sources_stream.py [--rounds 15] [--calls 20]
 
 Each round streams, back to back over TLS with keep-alive from an emulator in its own process, the same
 400-word answer plainly, with reasoning_effort (the emulator's thinking, about 25 words, comes first) and with
