@@ -1,4 +1,4 @@
-"""The cell options for the richer chat: --think, --web, -f json / --schema, turned into client options.
+"""The cell's --think, --web and -f json / --schema as client options, through the core's one mapping.
 
 A schema is a dict or a pydantic model class held in a variable, or the path of a JSON file; `-f json`
 without one asks for any JSON object.
@@ -12,25 +12,19 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["ANY_OBJECT", "richer_options"]
+__all__ = ["ANY_OBJECT", "cell_options"]
 
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def richer_options(args: Any, namespace: dict[str, Any], fmt: str, tools: list[str] | None) -> dict[str, Any]:
-    """reasoning_effort, tools (web search added) and response_format for this cell."""
-    options: dict[str, Any] = {}
-    if getattr(args, "think", None):
-        options["reasoning_effort"] = args.think
-    if getattr(args, "web", False):
-        tools = [*(tools or ()), "web_search"]
-    options["tools"] = tools or None
-    schema = getattr(args, "schema", None)
-    if schema is not None:
-        options["response_format"] = _schema(schema, namespace)
-    elif fmt == "json":
-        options["response_format"] = ANY_OBJECT
-    return options
+def cell_options(args: Any, namespace: dict[str, Any], fmt: str, draw: bool) -> dict[str, Any]:
+    """reasoning_effort, tools (drawing when `draw`, web search with --web) and response_format for this cell."""
+    from gigachat_mcp import chat_options  # on first use, as the magics load the core: %load_ext stays light
+
+    name = getattr(args, "schema", None)
+    schema = _schema(name, namespace) if name is not None else ANY_OBJECT if fmt == "json" else None
+    return chat_options(think=getattr(args, "think", None), web=getattr(args, "web", False), schema=schema,
+                        draw=draw)
 
 
 def _schema(name: str, namespace: dict[str, Any]) -> Any:

@@ -13,6 +13,7 @@ import logging as _logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .client._chat_options import chat_options
 from .client._errors import (
     APIError,
     AuthenticationError,
@@ -80,6 +81,7 @@ __all__ = [
     "TokenCount",
     "Usage",
     "__version__",
+    "chat_options",
 ]
 
 _logging.getLogger("gigachat_mcp").addHandler(_logging.NullHandler())

@@ -1,4 +1,4 @@
-"""`ask --think/--web/--schema`: their options, and how their extras reach the terminal.
+"""`ask --think/--web/--schema`: their flags and options, and how the extras they bring reach the terminal.
 
 stdout stays the answer (so `ask ... > file` and pipes get only that): the thinking goes to stderr, dim when
 stderr is a terminal; sources follow the answer; with --schema the parsed JSON is printed instead of the text.
@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["Thinking", "add_arguments", "extras_json", "options_from", "print_after", "richer_tools"]
+__all__ = ["Thinking", "add_arguments", "extras_json", "print_after", "read_schema"]
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -24,24 +24,17 @@ def add_arguments(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("--schema", metavar="FILE", help="a JSON Schema file the answer must fit; prints the JSON")
 
 
-def options_from(args: argparse.Namespace) -> dict[str, Any]:
-    """Client options for these flags; a schema file that cannot be read is a usage error (SystemExit 2)."""
-    options: dict[str, Any] = {}
-    if args.think:
-        options["reasoning_effort"] = args.think
-    if args.schema:
-        try:
-            with open(args.schema, encoding="utf-8") as handle:
-                options["response_format"] = json.load(handle)
-        except (OSError, ValueError) as exc:
-            print(f"gigachat-mcp ask: cannot read the schema {args.schema!r} as JSON ({exc})", file=sys.stderr)
-            raise SystemExit(2) from None
-    return options
-
-
-def richer_tools(args: argparse.Namespace) -> list[str]:
-    """Built-in tools these flags allow (the drawing tool is the caller's)."""
-    return ["web_search"] if args.web else []
+def read_schema(args: argparse.Namespace) -> Any:
+    """The --schema file's JSON Schema (None without --schema); one that cannot be read is a usage error
+    (SystemExit 2), before anything else happens."""
+    if not args.schema:
+        return None
+    try:
+        with open(args.schema, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"gigachat-mcp ask: cannot read the schema {args.schema!r} as JSON ({exc})", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 class Thinking:

@@ -8,8 +8,8 @@ import json
 import shlex
 import sys
 
-from .. import GigaChat, GigaChatError, Settings, StructuredOutputError
-from ._ask_extras import Thinking, extras_json, options_from, print_after, richer_tools
+from .. import GigaChat, GigaChatError, Settings, StructuredOutputError, chat_options
+from ._ask_extras import Thinking, extras_json, print_after, read_schema
 from ._common import INTERRUPTED, USAGE, fail, report, require_credentials, settings_for
 from ._saved_files import save_files
 
@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if not prompt.strip():
         return fail("ask: the prompt is empty", USAGE)
     options = {"model": args.model, "system": args.system, "temperature": args.temperature,
-               "max_tokens": args.max_tokens, "attachments": args.attach or None, **options_from(args)}
+               "max_tokens": args.max_tokens, "attachments": args.attach or None}
+    schema = read_schema(args)
     quiet = args.json or bool(args.schema)  # the text is not streamed: the JSON is printed at the end
     thinking = Thinking(quiet=args.json)
     received: list[str] = []
@@ -32,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with settings_for(args.emulator) as settings:
             require_credentials(settings, f"ask {shlex.quote(args.prompt or '-')}")
-            with GigaChat(settings) as giga, \
-                    contextlib.closing(giga.stream(prompt, tools=_tools(args, settings), **options)) as chunks:
+            extras = chat_options(think=args.think, web=args.web, schema=schema, draw=_draws(args, settings))
+            with GigaChat(settings) as giga, contextlib.closing(giga.stream(prompt, **options, **extras)) as chunks:
                 for chunk in chunks:
                     if chunk.reasoning:
                         thinking.add(chunk.reasoning)
@@ -81,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tools(args: argparse.Namespace, settings: Settings) -> list[str] | None:
-    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false;
-    --web adds web search."""
-    tools = ["image_generate"] if settings.image_generation and not args.no_images else []
-    return [*tools, *richer_tools(args)] or None
+def _draws(args: argparse.Namespace, settings: Settings) -> bool:
+    """The command line lets GigaChat draw when asked, unless --no-images or GIGACHAT_IMAGE_GENERATION=false."""
+    return settings.image_generation and not args.no_images
