@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ._version import __version__
 
@@ -44,6 +44,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(transport="stdio", host="127.0.0.1", port=8000, emulator=False)  # `serve`'s, for no command
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_serve(commands)
+    _add_ask(commands)
+
+    models = commands.add_parser("models", help="list the models your key can use",
+                                 description="List the models GigaChat offers your key; the default is marked.",
+                                 epilog=EXIT_CODES)
+    models.add_argument("--json", action="store_true", help="print JSON (id, type, owned_by) for scripts")
+    models.add_argument("--emulator", action="store_true", help="list the built-in emulator's models")
+
+    from .emulator._cli import build_parser as emulator_parser
+
+    emulator_parser(commands.add_parser("emulator", help="run the offline GigaChat emulator and print its env"))
+
+    doctor = commands.add_parser("doctor", help="diagnose configuration, certificates and connectivity",
+                                 description="Check each step from settings to a chat, and print the fix for any "
+                                             "that fails. Secrets are never printed.")
+    doctor.add_argument("--emulator", action="store_true", help="check against the built-in emulator")
+
+    config = commands.add_parser("config", help="print the configuration snippet for an MCP host",
+                                 description="Print what to paste into an MCP host's configuration.")
+    config.add_argument("host", choices=HOSTS, help="which host")
+
+    demo = commands.add_parser("demo", help="drive the MCP server with a real MCP client and stream its answer",
+                               description="Start `gigachat-mcp` over stdio, connect an MCP client, and stream a "
+                                           "chat answer's progress to the terminal. Without credentials (or with "
+                                           "--emulator) it runs against the built-in emulator.")
+    demo.add_argument("--emulator", action="store_true", help="use the emulator even if credentials are set")
+    demo.add_argument("prompt", nargs="?", default="Расскажи коротко, что ты умеешь.", help="what to ask")
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
+    """`serve` and its team-server flags."""
     serve = commands.add_parser("serve", help="serve MCP (stdio by default; what hosts run)",
                                 description="Serve the GigaChat MCP server.")
     serve.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio",
@@ -72,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how soon a dead replica's streams and answers are released (default 15)")
     team.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log format")
 
+
+def _add_ask(commands: Any) -> None:
+    """`ask` and its flags (the thinking, web and schema ones live with their output, in _ask_extras)."""
     ask = commands.add_parser("ask", help="ask once and stream the answer to the terminal",
                               description="Ask GigaChat once; the answer streams to stdout.", epilog=EXIT_CODES)
     ask.add_argument("prompt", nargs="?", help="the question; read from stdin when omitted or '-'")
@@ -89,33 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands._ask_extras import add_arguments as ask_extras_arguments
 
     ask_extras_arguments(ask)
-
-    models = commands.add_parser("models", help="list the models your key can use",
-                                 description="List the models GigaChat offers your key; the default is marked.",
-                                 epilog=EXIT_CODES)
-    models.add_argument("--json", action="store_true", help="print JSON (id, type, owned_by) for scripts")
-    models.add_argument("--emulator", action="store_true", help="list the built-in emulator's models")
-
-    from .emulator._cli import build_parser as emulator_parser
-
-    emulator_parser(commands.add_parser("emulator", help="run the offline GigaChat emulator and print its env"))
-
-    doctor = commands.add_parser("doctor", help="diagnose configuration, certificates and connectivity",
-                                 description="Check each step from settings to a chat, and print the fix for any "
-                                             "that fails. Secrets are never printed.")
-    doctor.add_argument("--emulator", action="store_true", help="check against the built-in emulator")
-
-    config = commands.add_parser("config", help="print the configuration snippet for an MCP host",
-                                 description="Print what to paste into an MCP host's configuration.")
-    config.add_argument("host", choices=HOSTS, help="which host")
-
-    demo = commands.add_parser("demo", help="drive the MCP server with a real MCP client and stream its answer",
-                               description="Start `gigachat-mcp` over stdio, connect an MCP client, and stream a "
-                                           "chat answer's progress to the terminal. Without credentials (or with "
-                                           "--emulator) it runs against the built-in emulator.")
-    demo.add_argument("--emulator", action="store_true", help="use the emulator even if credentials are set")
-    demo.add_argument("prompt", nargs="?", default="Расскажи коротко, что ты умеешь.", help="what to ask")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
