@@ -25,9 +25,9 @@ __all__ = ["HOW_TO_ALLOW", "HOW_TO_ALLOW_REMOTE", "FileAccessDenied", "allowed_r
 HOW_TO_ALLOW = ("To allow a directory, add it to the MCP client's roots (e.g. open it as a workspace folder), or "
                 f"list it in GIGACHAT_MCP_FILE_ROOTS in the server's environment (several separated by {os.pathsep!r}).")
 HOW_TO_ALLOW_REMOTE = (
-    "Over HTTP this server reads only the directories its operator lists in GIGACHAT_MCP_FILE_ROOTS (a client's "
-    "roots name directories on the client's machine, not the server's). To attach a file from your machine, send "
-    "its content in inline_attachments ({name, data: base64}).")
+    "This server reads only the directories listed in GIGACHAT_MCP_FILE_ROOTS in its environment (over HTTP a "
+    "client's roots name directories on the client's machine, so they are never read here). To attach a file from "
+    "your machine, send its content in inline_attachments ({name, data: base64}).")
 _SAFE = hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
 _READ_CHUNK = 1 << 20
 
@@ -114,7 +114,11 @@ def _search(requested: str, raw: Path, roots: list[Path], how: str) -> tuple[Pat
     candidates = [raw] if raw.is_absolute() else [root / raw for root in roots]
     reason = "it is outside the allowed directories"
     for candidate in candidates:
-        real = Path(os.path.realpath(candidate))
+        try:
+            real = Path(os.path.realpath(candidate))
+        except OSError:  # a link on the way was replaced while it was being read
+            raise FileAccessDenied(_refusal(requested, "it changed while it was being checked (rule: a file being "
+                                                       "replaced is refused; try again once it stays put)", how)) from None
         for root in roots:
             if real != root and root not in real.parents:
                 continue
@@ -124,7 +128,8 @@ def _search(requested: str, raw: Path, roots: list[Path], how: str) -> tuple[Pat
                 continue
             if real.is_file():
                 return root, real
-            reason = "there is no such file in the allowed directories"
+            reason = ("it is not a regular file (rule: only regular files are read; FIFOs, devices and sockets "
+                      "are refused)" if real.exists() else "there is no such file in the allowed directories")
             break
         else:
             if real != candidate.absolute():
