@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, cast
@@ -42,8 +42,9 @@ from pydantic import BaseModel, Field, ValidationError
 from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
 from ._app import LiveView
 from ._arguments import ArgumentProblem, check, combine, explain
+from ._attached import MAX_INLINE_BASE64, AttachmentRefused, Ready, prepare, upload
 from ._conversations import ID_PATTERN, Conversation, ConversationStore
-from ._files_access import FileAccessDenied, allowed_roots, resolve
+from ._files_access import HOW_TO_ALLOW, HOW_TO_ALLOW_REMOTE, allowed_roots
 from ._prompts import add_prompts
 from ._team.state import (
     ConversationBusy,
@@ -75,7 +76,8 @@ Use `chat` for a second opinion, for Russian text, or when the user asks for Gig
 returned `conversation_id` back to continue the same conversation (the system prompt is kept). The answer
 streams as progress notifications; for long answers pass `background: true`, then read the resource
 `gigachat://conversations/{id}` or call `get_conversation` with `wait_seconds`. `list_models` names the models.
-GigaChat sees images and reads documents: pass local paths (under the user's roots) or file ids in `attachments`.
+GigaChat sees images and reads documents: pass file ids or local paths in `attachments` (over stdio: under the
+user's roots; over HTTP only the server's GIGACHAT_MCP_FILE_ROOTS), or the content itself in `inline_attachments`.
 It draws when asked ("нарисуй кота"); drawn images come back as image content and as `gigachat://files/{id}`.
 For recent facts (news, prices, today's events) pass `web_search: true`; the sources come back as links. When you
 need fields rather than prose, pass `json_schema` and read `json`. For hard problems pass `reasoning_effort`.
@@ -116,6 +118,17 @@ class ChatAnswer(BaseModel):
     sources: list[SourceOut] = Field(default_factory=list, description="Web pages a web_search answer drew on.")
     json_: Any = Field(default=None, alias="json", serialization_alias="json", description=(
         "With json_schema: the answer parsed as JSON and checked against the schema."))
+
+
+class InlineFile(BaseModel):
+    """A file sent inline with the call: what a remote client attaches from its own machine."""
+
+    name: str = Field(min_length=1, max_length=255, description=(
+        "File name with its extension, which tells the type, e.g. 'report.pdf', 'photo.jpg'."))
+    data: str = Field(min_length=1, max_length=MAX_INLINE_BASE64 + MAX_INLINE_BASE64 // 64 + 4, description=(
+        "The file's content in standard base64 (a data: URI is accepted too)."))
+    mime_type: str | None = Field(default=None, max_length=255, description=(
+        "Optional; gives the type when the name has no extension, e.g. 'image/png'."))
 
 
 class ModelInfo(BaseModel):
@@ -238,11 +251,14 @@ def build_server(
     conversations: ConversationStore | None = None,
     state: SharedState | None = None,
     auth: tuple[Any, Any] | None = None,
+    trust_client_roots: bool = False,
 ) -> MCPServer:
     """The GigaChat MCP server. Settings come from GIGACHAT_* unless given; a bad setting is reported by the
     tools (naming the variable), so the server still starts and the host can show the error. Pass
     `conversations` to look at (or share) the store; otherwise one is made with the two caps. A team server
-    passes `state` (Redis-backed, see _team) and `auth` (a TokenVerifier and its AuthSettings)."""
+    passes `state` (Redis-backed, see _team) and `auth` (a TokenVerifier and its AuthSettings).
+    `trust_client_roots`: only a client on this machine (stdio) may widen the readable directories with its
+    roots; left False (HTTP), only GIGACHAT_MCP_FILE_ROOTS is read, whatever roots a client declares."""
     config_error: ConfigError | None = None
     if settings is None:
         try:
@@ -323,9 +339,10 @@ def build_server(
 
     async def begin_turn(held: AsyncExitStack, owner: str | None, conversation_id: str | None,
                          system: str | None, prompt: str, model: str,
-                         attachments: list[str] | None = None) -> tuple[Conversation, list[dict[str, Any]]]:
-        """Admit a turn (draining, the principal's limits) and start it in its conversation; the principal's
-        stream is held in `held` for as long as the caller keeps it."""
+                         attachments: Callable[[], Awaitable[list[str]]] | None = None,
+                         ) -> tuple[Conversation, list[dict[str, Any]]]:
+        """Admit a turn (draining, the principal's limits), upload its attachments, and start it in its
+        conversation; the principal's stream is held in `held` for as long as the caller keeps it."""
         try:
             if shared.draining:
                 raise ToolError("This GigaChat server is shutting down. Retry in a few seconds (another "
@@ -333,8 +350,11 @@ def build_server(
             if shared.quotas is not None:
                 await shared.quotas.admit(owner or "")
                 await held.enter_async_context(shared.quotas.stream(owner or ""))
+            file_ids = await attachments() if attachments is not None else None  # admitted: now upload
             conversation = await _conversation(store, conversation_id, system, owner)
-            return conversation, await store.begin(conversation, prompt, model, attachments)
+            return conversation, await store.begin(conversation, prompt, model, file_ids)
+        except GigaChatError as exc:
+            raise ToolError(str(exc)) from None
         except LimitExceeded as exc:
             raise ToolError(str(exc)) from None
         except ConversationBusy:
@@ -381,9 +401,16 @@ def build_server(
             "Return at once and keep streaming into the conversation resource; use for long answers."))] = False,
         attachments: Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]] | None, Field(
             max_length=10, description=(
-                "Files for GigaChat to look at or read: paths of local files under the user's roots (images: jpg, "
-                "png, tiff, bmp; documents: txt, pdf, docx, …; audio), or file ids from earlier results. "
-                "GigaChat-2-Pro and -Max see images; one image per message."))] = None,
+                "Files for GigaChat to look at or read (images: jpg, png, tiff, bmp; documents: txt, pdf, docx, …; "
+                "audio): file ids from earlier results, or paths of files on the server's disk. Over stdio a path "
+                "may be under the user's roots or GIGACHAT_MCP_FILE_ROOTS; over HTTP only under the server's "
+                "GIGACHAT_MCP_FILE_ROOTS (a remote client's roots are never read): send your own files in "
+                "inline_attachments. GigaChat-2-Pro and -Max see images; one image per message."))] = None,
+        inline_attachments: Annotated[list[InlineFile] | None, Field(max_length=10, description=(
+            "Files sent with the call, as {name, data (base64), mime_type?}: the way to attach a file from the "
+            "client's machine, on any transport. Same types and limits as attachments (images 15 MB, documents "
+            "40 MB, audio 35 MB; at most 10 files with attachments); over HTTP the whole request is limited to 4 "
+            "MB, so about 3 MB of files per call."))] = None,
         reasoning_effort: Annotated[Literal["low", "medium", "high"] | None, Field(description=(
             "Let GigaChat think before answering (maths, logic, planning, tricky code); its thinking streams as "
             "progress marked [thinking] and comes back in `reasoning`, apart from the answer. Slower; omit for "
@@ -401,10 +428,12 @@ def build_server(
         live = _live(ctx)
         runner = live.require()
         owner = _owner()
-        attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
+        ready = await _prepare_attachments(ctx, runner.client.settings, attachments, inline_attachments,
+                                           trust_client_roots)
         chosen = model or runner.client.settings.model
         async with AsyncExitStack() as held:
-            conversation, messages = await begin_turn(held, owner, conversation_id, system, prompt, chosen, attached)
+            conversation, messages = await begin_turn(held, owner, conversation_id, system, prompt, chosen,
+                                                      (lambda: upload(runner.client, ready)) if ready else None)
             options = {"model": chosen, "temperature": temperature, "max_tokens": max_tokens,
                        "tools": ["image_generate"] if runner.client.settings.image_generation else None}
             if reasoning_effort or web_search or json_schema is not None:
@@ -634,22 +663,29 @@ async def _background_turn(runner: TurnRunner, conversation: Conversation, messa
         shared.in_flight -= 1
 
 
-async def _resolve_attachments(ctx: Context, settings: Settings, requested: list[str] | None) -> list[str]:
-    """File ids as given; local paths only under the client's roots or GIGACHAT_MCP_FILE_ROOTS (real paths)."""
-    if not requested:
+async def _prepare_attachments(ctx: Context, settings: Settings, requested: list[str] | None,
+                               inline: list[InlineFile] | None, trust_client_roots: bool) -> Ready:
+    """Every attachment checked and read (nothing uploaded yet). Paths are read only under the allowed roots:
+    GIGACHAT_MCP_FILE_ROOTS, and the client's roots only when they name this machine's directories (stdio)."""
+    if not requested and not inline:
         return []
-    paths = [item for item in requested if not FILE_ID.match(item)]
-    roots = allowed_roots(await _client_roots(ctx), settings.mcp_file_roots) if paths else []
-    resolved = []
-    for item in requested:
-        if FILE_ID.match(item):
-            resolved.append(item)
-            continue
-        try:
-            resolved.append(str(resolve(item, roots)))
-        except FileAccessDenied as exc:
-            raise ToolError(str(exc)) from None
-    return resolved
+    local = trust_client_roots and not _over_http(ctx)
+    roots = None
+    if any(not FILE_ID.match(item) for item in requested or ()):
+        roots = allowed_roots(await _client_roots(ctx) if local else [], settings.mcp_file_roots)
+    entries = [entry.model_dump() for entry in inline or ()]
+    try:
+        return await anyio.to_thread.run_sync(prepare, requested, entries, roots,
+                                              HOW_TO_ALLOW if local else HOW_TO_ALLOW_REMOTE)
+    except AttachmentRefused as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _over_http(ctx: Context) -> bool:
+    """Whether this request came over HTTP, whatever the server was told at build time (a second guard)."""
+    transport = getattr(ctx, "transport", None)
+    return (ctx.request_context.request is not None or getattr(transport, "kind", "") == "streamable-http"
+            or getattr(transport, "headers", None) is not None)
 
 
 async def _client_roots(ctx: Context) -> list[str]:

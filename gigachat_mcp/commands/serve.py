@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
                             "--transport streamable-http only.", USAGE)
             # A host ends stdio by closing stdin, or by a signal. mcp reads stdin in a worker thread that only an
             # EOF ends, so no orderly shutdown can finish: on Ctrl-C too, run the exit hooks and go.
-            with clean_up_on("SIGINT"):
-                build_server(settings).run()
+            with clean_up_on("SIGINT"):  # the client runs on this machine: its roots name our directories
+                build_server(settings, trust_client_roots=True).run()
             return 0
         if not _team_requested(args):  # one process, as before: nothing more on the path
             server = build_server(settings)
