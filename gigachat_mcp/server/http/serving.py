@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state import SharedState
+from ..state.interfaces import SharedState
 
 __all__ = ["ExposureRefused", "HttpOptions", "check_exposure", "serve_http"]
 
@@ -98,7 +98,7 @@ def add_health_routes(server: Any, state: SharedState, settings: Any) -> None:
         elif time.monotonic() - token_checked["at"] > 30:
             try:
                 if "c" not in client:
-                    from .. import AsyncGigaChat
+                    from ... import AsyncGigaChat
 
                     client["c"] = AsyncGigaChat(settings)
                 await client["c"].models()

@@ -26,12 +26,12 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .._conversations import ID_PATTERN, Conversation
-from .._team.state import Conversations
-from ._reading import RECENT, Changes, Slice, last_prompt, read_slice
+from ..conversations import ID_PATTERN, Conversation
+from ..state.interfaces import Conversations
+from .reading import RECENT, Changes, Slice, last_prompt, read_slice
 
 if TYPE_CHECKING:
-    from .._turns import TurnRunner
+    from ..turns import TurnRunner
 
 __all__ = ["VIEW_URI", "LiveView", "page_html"]
 

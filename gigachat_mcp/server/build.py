@@ -39,13 +39,13 @@ from mcp.types import (
 )
 from pydantic import BaseModel, Field, ValidationError
 
-from . import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
-from ._app import LiveView
-from ._arguments import ArgumentProblem, check, combine, explain
-from ._conversations import ID_PATTERN, Conversation, ConversationStore
-from ._files_access import FileAccessDenied, allowed_roots, resolve
-from ._prompts import add_prompts
-from ._team.state import (
+from .. import APIError, ConfigError, GigaChatError, Settings, StreamError, StructuredOutputError, __version__
+from .arguments import ArgumentProblem, check, combine, explain
+from .conversations import ID_PATTERN, Conversation, ConversationStore
+from .file_access import FileAccessDenied, allowed_roots, resolve
+from .live_view import LiveView
+from .prompts import add_prompts
+from .state.interfaces import (
     ConversationBusy,
     Conversations,
     LimitExceeded,
@@ -53,7 +53,7 @@ from ._team.state import (
     StateUnavailable,
     open_state,
 )
-from ._turns import TurnRunner
+from .turns import TurnRunner
 
 __all__ = ["build_server"]
 
@@ -205,7 +205,7 @@ class _Live:
         if self.runner is None:
             if self.settings is None:
                 raise ToolError(str(self.config_error))
-            from . import AsyncGigaChat
+            from .. import AsyncGigaChat
 
             s = self.settings
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
@@ -256,7 +256,7 @@ def build_server(
     running: list[_Live] = []  # the live state while the server runs, for the static resource (it gets no ctx)
     bus = shared.bus
     if auth:  # each principal's listen streams hear only about its own conversations
-        from ._team.subscriptions import PrincipalBus
+        from .state.subscriptions import PrincipalBus
 
         bus = PrincipalBus(bus, _owner)
     legacy_subscribers: dict[str, set[Any]] = {}
@@ -301,7 +301,7 @@ def build_server(
     async def publish(conversation: Conversation) -> None:
         uri = CONVERSATION_URI.format(conversation_id=conversation.id)
         if auth:
-            from ._team.subscriptions import OwnedUpdate
+            from .state.subscriptions import OwnedUpdate
 
             event: ResourceUpdated = OwnedUpdate(uri=uri, owner=store.owner(conversation.id))
         else:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .._conversations import Conversation, ConversationStore
-    from ..client._settings import Settings
+    from ... import Settings
+    from ..conversations import Conversation, ConversationStore
 
 __all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",
            "StreamLimiter", "open_state"]
