@@ -1,6 +1,6 @@
 """The conversation store's rules, as a caller notices them: a conversation that is still answering refuses a
 second turn and is never dropped by the cap, and the cap drops the least recently used conversation, not the
-oldest. Each test fails when its rule is taken out of `_conversations.py` / `server.py`."""
+oldest. Each test fails when its rule is taken out of `server/conversations.py` / `server/tools_chat.py`."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ def _draining_server(config: Any, state: SharedState, grace: float) -> Any:
                 os._exit(128 + sig)
             if sig not in (signal.SIGTERM, signal.SIGINT):
                 return super().handle_exit(sig, frame)
-            state.draining = True
+            state.drain()
             log.warning("draining: refusing new chats, %d answer(s) in flight get %.0f s", state.in_flight, grace)
             threading.Thread(target=self._drain, args=(sig, frame), daemon=True).start()
 
