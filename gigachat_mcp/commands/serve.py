@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..server import build_server
 
     if getattr(args, "log_format", "text") == "json":
-        from .._team.logs import use_json_logs
+        from ..server.http.logs import use_json_logs
 
         use_json_logs()
     http = args.transport == "streamable-http"
@@ -57,9 +57,9 @@ def _team_requested(args: argparse.Namespace) -> bool:
 
 def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
     from .. import ConfigError, Settings
-    from .._team.http import ExposureRefused, HttpOptions, check_exposure, serve_http
-    from .._team.state import open_state
     from ..server import build_server
+    from ..server.http.serving import ExposureRefused, HttpOptions, check_exposure, serve_http
+    from ..server.state import open_state
 
     options = HttpOptions(host=args.host, port=args.port, allowed_hosts=list(args.allowed_host or []),
                           grace=args.grace, authenticated=bool(args.auth_tokens or args.oauth_issuer),
@@ -72,7 +72,7 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.auth_tokens and args.oauth_issuer:
         return fail("Use either --auth-tokens or --oauth-issuer, not both.", USAGE)
     if args.auth_tokens:
-        from .._team.auth import AuthFileError, static_auth
+        from ..server.http.auth import AuthFileError, static_auth
 
         try:
             auth = static_auth(args.auth_tokens, args.public_url)
@@ -82,7 +82,7 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
         if not args.public_url:
             return fail("--oauth-issuer needs --public-url: the URL clients use for this server (the tokens' "
                         "audience), e.g. https://gigachat.example.com/mcp", USAGE)
-        from .._team.auth import oauth_auth
+        from ..server.http.auth import oauth_auth
 
         auth = oauth_auth(args.oauth_issuer, args.public_url, list(args.oauth_scope or []))
     if settings is None:

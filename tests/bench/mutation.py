@@ -5,8 +5,8 @@
     python tests/bench/mutation.py --list            # count the mutants per module, run nothing
 
 A small AST mutator (mutmut 3 rewrites whole packages into trampolines and wants its own layout; this needs
-only the standard library). Each mutant is one change to one line of gigachat_mcp/client/*.py or
-gigachat_mcp/server.py: a comparison flipped (< to <=, == to !=, in to not in), an arithmetic operator
+only the standard library). Each mutant is one change to one line of gigachat_mcp/client/*.py or the
+server's chat tools, results and errors (gigachat_mcp/server/): a comparison flipped (< to <=, == to !=, in to not in), an arithmetic operator
 swapped, a number nudged, True/False swapped, and/or swapped, a `not` dropped, a call statement or a return
 value removed. Docstrings, log calls, annotations and messages are left alone: a reworded message is not a bug.
 Each mutant runs in a copy of the checkout with the module's own fast test subset (`pytest -x`, a timeout per
@@ -50,8 +50,9 @@ TESTS = {
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
                                       "tests/client/test_cache_and_tls_units.py"],
-    "gigachat_mcp/server.py": ["tests/server/test_server.py", "tests/server/test_tool_annotations.py",
-                               "tests/faults/test_secrets.py"],
+    **{module: ["tests/server/test_server.py", "tests/server/test_tool_annotations.py", "tests/faults/test_secrets.py"]
+       for module in ("gigachat_mcp/server/tools_chat.py", "gigachat_mcp/server/results.py",
+                      "gigachat_mcp/server/errors.py")},
 }
 SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,

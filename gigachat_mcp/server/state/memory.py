@@ -13,8 +13,8 @@ from typing import Any
 
 import anyio
 
-from .._conversations import Conversation, ConversationStore, UnknownConversation
-from .state import ConversationBusy, LimitExceeded, RemoteListener, SharedState
+from ..conversations import Conversation, ConversationStore, UnknownConversation
+from .interfaces import ConversationBusy, LimitExceeded, RemoteListener, SharedState
 
 __all__ = ["LocalBus", "MemoryConversations", "MemoryLimiter", "MemoryQuotas", "memory_state"]
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import ChatChunk, ConfigError, GigaChatError, InvalidRequestError
-from ._conversations import Conversation
+from .. import ChatChunk, ConfigError, GigaChatError, InvalidRequestError
+from .conversations import Conversation
 
 if TYPE_CHECKING:
-    from . import AsyncGigaChat
+    from .. import AsyncGigaChat
 
 __all__ = ["TurnRunner"]
 
@@ -78,7 +78,7 @@ class TurnRunner:
         self.interval = interval
         self.tail = tail
         if limiter is None:
-            from ._team.memory import MemoryLimiter
+            from .state.memory import MemoryLimiter
 
             limiter = MemoryLimiter(max_streams)
         self.limiter = limiter  # a _team.state.StreamLimiter: this process's, or the fleet's
@@ -97,7 +97,7 @@ class TurnRunner:
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it.
         A turn ended by `stop()` returns normally with the conversation `cancelled`."""
-        from ._team.telemetry import chat_span
+        from .http.telemetry import chat_span
 
         with chat_span(options.get("model")) as span:
             return await self._run(conversation, messages, options, progress, publish, span)

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .interfaces import SharedState
 from .redis_bus import RedisSubscriptionBus
 from .redis_conversations import RedisConversations
 from .redis_leases import LeaseSet, RedisLimiter, RedisQuotas
 from .redis_link import UNREACHABLE, RedisLink
-from .state import SharedState
 
 if TYPE_CHECKING:
-    from ..client._settings import Settings
+    from ... import Settings
 
 __all__ = ["redis_state"]
 
@@ -48,7 +48,7 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
                 log.exception("lease renewal failed")
 
     if settings is not None and settings.secrets:
-        from ..client import _tokens
+        from ...client import _tokens
         from .redis_tokens import redis_token_caches
 
         _tokens.use_shared_cache(redis_token_caches(url, link.prefix, settings.secrets))

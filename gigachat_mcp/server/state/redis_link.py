@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .state import StateUnavailable
+from .interfaces import StateUnavailable
 
 __all__ = ["UNREACHABLE", "RedisLink", "safe_url"]
 

@@ -1,7 +1,7 @@
 """What one `chat` call attaches, made ready before anything is sent, then uploaded once per content.
 
 Three ways in: a file id from an earlier result (sent as is); a path on this server's disk, read once through
-`_files_access` under the allowed roots; content sent inline by the client (base64 with a name), the way for a
+`file_access` under the allowed roots; content sent inline by the client (base64 with a name), the way for a
 remote client, whose files are on its own machine. Local and inline content is checked against the service's
 rules (type, size, one image per message) before the first upload, and each becomes a file id, which is what
 the conversation records and later turns send again: nothing is read from disk twice.
@@ -17,17 +17,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files_access import FileAccessDenied, read_allowed
-from .client import _attachments
-from .client import _filetypes as ft
-from .client._errors import InvalidRequestError
+from ..client import _attachments
+from ..client import _filetypes as ft
+from ..client._errors import InvalidRequestError
+from .file_access import FileAccessDenied, read_allowed
+from .names import FILE_ID
 
 if TYPE_CHECKING:
-    from . import AsyncGigaChat
+    from .. import AsyncGigaChat
 
 __all__ = ["MAX_ATTACHMENTS", "MAX_INLINE_BASE64", "AttachmentRefused", "Ready", "prepare", "upload"]
 
-FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_ATTACHMENTS = 10
 MAX_INLINE_BASE64 = -(-max(ft.KIND_LIMITS.values()) // 3) * 4  # base64 of the largest file GigaChat takes
 _WHITESPACE = re.compile(rb"\s+")

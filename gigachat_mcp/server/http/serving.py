@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state import SharedState
+from ..state.interfaces import SharedState
 
 __all__ = ["ExposureRefused", "HttpOptions", "check_exposure", "serve_http"]
 
@@ -98,7 +98,7 @@ def add_health_routes(server: Any, state: SharedState, settings: Any) -> None:
         elif time.monotonic() - token_checked["at"] > 30:
             try:
                 if "c" not in client:
-                    from .. import AsyncGigaChat
+                    from ... import AsyncGigaChat
 
                     client["c"] = AsyncGigaChat(settings)
                 await client["c"].models()
@@ -143,7 +143,7 @@ def _draining_server(config: Any, state: SharedState, grace: float) -> Any:
                 os._exit(128 + sig)
             if sig not in (signal.SIGTERM, signal.SIGINT):
                 return super().handle_exit(sig, frame)
-            state.draining = True
+            state.drain()
             log.warning("draining: refusing new chats, %d answer(s) in flight get %.0f s", state.in_flight, grace)
             threading.Thread(target=self._drain, args=(sig, frame), daemon=True).start()
 

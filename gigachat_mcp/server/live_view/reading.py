@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from .._conversations import Conversation
+from ..conversations import Conversation
 
 __all__ = ["LINGER", "MAX_TEXT", "RECENT", "Changes", "Slice", "last_prompt", "read_slice"]
 

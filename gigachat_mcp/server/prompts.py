@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
 from pydantic import Field, ValidationError
 
-__all__ = ["add_prompts"]
+__all__ = ["register_prompts"]
 
 Text = Annotated[str, Field(min_length=1, max_length=100_000)]
 LANGUAGES = {"ru": "русский", "en": "английский", "de": "немецкий", "fr": "французский", "es": "испанский",
@@ -64,7 +64,7 @@ async def _refuse_bad_arguments(ctx: ServerRequestContext[Any, Any], call_next: 
                        "Fix them and pick the prompt again.") from None
 
 
-def add_prompts(server: MCPServer) -> None:
+def register_prompts(server: MCPServer) -> None:
     """Register the prompts on `server` (its prompts capability then lists them)."""
     server.middleware.append(_refuse_bad_arguments)
 

@@ -9,14 +9,14 @@ The token cache is the core's (`client/_tokens.py`); a Redis one is plugged in b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .._conversations import Conversation, ConversationStore
-    from ..client._settings import Settings
+    from ... import Settings
+    from ..conversations import Conversation, ConversationStore
 
 __all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",
            "StreamLimiter", "open_state"]
@@ -94,8 +94,31 @@ class SharedState:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: Callable[[], Awaitable[str | None]] | None = None  # None when ready, else why not
     announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
-    draining: bool = False  # SIGTERM received: new chats are refused, answers in flight go on
-    in_flight: int = 0  # turns streaming in this process
+    _draining: bool = field(default=False, init=False, repr=False)
+    _in_flight: int = field(default=0, init=False, repr=False)
+
+    @property
+    def draining(self) -> bool:
+        """SIGTERM received: new chats are refused, answers in flight go on."""
+        return self._draining
+
+    def drain(self) -> None:
+        """Refuse new chats from now on (the answers in flight finish)."""
+        self._draining = True
+
+    @property
+    def in_flight(self) -> int:
+        """Turns streaming in this process."""
+        return self._in_flight
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one turn as in flight while the block runs, so a draining server waits for it."""
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
 
 
 def open_state(*, max_conversations: int = 100, max_messages: int = 40, redis_url: str | None = None,

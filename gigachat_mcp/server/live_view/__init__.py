@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import anyio
 from mcp.server.apps import APP_MIME_TYPE, Apps, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .._conversations import ID_PATTERN, Conversation
-from .._team.state import Conversations
-from ._reading import RECENT, Changes, Slice, last_prompt, read_slice
+from ..context import Ctx
+from ..conversations import ID_PATTERN, Conversation
+from ..state.interfaces import Conversations
+from .reading import RECENT, Changes, Slice, last_prompt, read_slice
 
 if TYPE_CHECKING:
-    from .._turns import TurnRunner
+    from ..turns import TurnRunner
 
 __all__ = ["VIEW_URI", "LiveView", "page_html"]
 
@@ -75,8 +75,8 @@ class LiveView:
     not read), so whatever rules decide who reads a conversation decide who reads its live answer too.
     `runner_of(ctx)` is the server's turn runner, or None before the first chat."""
 
-    def __init__(self, store: Conversations, find: Callable[[str, Context], Awaitable[Conversation]],
-                 runner_of: Callable[[Context], TurnRunner | None], uri_of: Callable[[Conversation], str]) -> None:
+    def __init__(self, store: Conversations, find: Callable[[str, Ctx], Awaitable[Conversation]],
+                 runner_of: Callable[[Ctx], TurnRunner | None], uri_of: Callable[[Conversation], str]) -> None:
         self.store = store
         self.find = find
         self.runner_of = runner_of
@@ -109,7 +109,7 @@ class LiveView:
             result = {**result, "resources": [r for r in result["resources"] if r.get("uri") != VIEW_URI]}
         return result
 
-    async def _locate(self, ctx: Context, conversation_id: str | None, prompt: str | None
+    async def _locate(self, ctx: Ctx, conversation_id: str | None, prompt: str | None
                       ) -> Callable[[], Awaitable[Conversation | None]]:
         """The turn the page shows, looked up afresh on every wake (a shared store hands out snapshots): by id
         (checked at once, so an unreadable id fails fast), else by prompt among the conversations this caller
@@ -156,7 +156,7 @@ class LiveView:
                         title="Read a GigaChat answer as it is written",
                         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
         async def read_answer(
-            ctx: Context,
+            ctx: Ctx,
             conversation_id: Annotated[str | None, Field(pattern=ID_PATTERN, description=(
                 "The conversation, when known (from the chat result or its arguments)."))] = None,
             prompt: Annotated[str | None, Field(min_length=1, max_length=200_000, description=(
@@ -179,7 +179,7 @@ class LiveView:
                                                     idempotent_hint=True, open_world_hint=False))
         async def stop_answer(
             conversation_id: Annotated[str, Field(pattern=ID_PATTERN, description="The conversation.")],
-            ctx: Context,
+            ctx: Ctx,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""
             conversation = await view.find(conversation_id, ctx)

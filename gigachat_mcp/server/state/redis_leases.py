@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 
 import anyio
 
+from .interfaces import LimitExceeded, StateUnavailable
 from .redis_link import RedisLink
-from .state import LimitExceeded, StateUnavailable
 
 __all__ = ["LeaseSet", "RedisLimiter", "RedisQuotas"]
 

@@ -21,8 +21,8 @@ from mcp.server.subscriptions import (
     ToolsListChanged,
 )
 
+from .interfaces import RemoteListener
 from .redis_link import UNREACHABLE, RedisLink
-from .state import RemoteListener
 from .subscriptions import OwnedUpdate
 
 __all__ = ["RedisSubscriptionBus"]

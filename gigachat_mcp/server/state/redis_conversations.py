@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._conversations import Conversation
+from ..conversations import Conversation
+from .interfaces import ConversationBusy
 from .redis_link import UNREACHABLE, RedisLink
-from .state import ConversationBusy
 
 __all__ = ["RedisConversations"]
 
