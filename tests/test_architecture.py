@@ -30,7 +30,7 @@ def top(name: str) -> str:
 
 def test_core_imports_only_stdlib_httpx_certifi_platformdirs() -> None:
     core = [ROOT / "gigachat_mcp" / "__init__.py", ROOT / "gigachat_mcp" / "_version.py",
-            *sorted((ROOT / "gigachat_mcp" / "client").glob("*.py"))]
+            *sorted((ROOT / "gigachat_mcp" / "client").rglob("*.py"))]
     for path in core:
         outside = {top(n) for n in imports_of(path)} - STDLIB - CORE_ALLOWED - {"gigachat_mcp"}
         assert not outside, f"{path.relative_to(ROOT)} imports {outside}"

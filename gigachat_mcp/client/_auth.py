@@ -20,7 +20,8 @@ from ._errors import AuthenticationError, ConfigError, GigaChatError
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
-from ._tokens import Token, TokenSource, cache_key, token_source
+from ._tokens import TokenSource, cache_key, token_source
+from ._types import Token
 
 __all__ = ["Authenticator"]
 

@@ -18,39 +18,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REFRESH_MARGIN_S", "FileTokenCache", "Token", "TokenSource", "cache_key", "token_source", "use_shared_cache"]
+from ._types import NEVER as _NEVER
+from ._types import Token
+
+__all__ = ["FileTokenCache", "TokenSource", "cache_key", "token_source", "use_shared_cache"]
 
 log = logging.getLogger("gigachat_mcp")
 
-REFRESH_MARGIN_S = 60.0
 _FORMAT = "gigachat-mcp/token-v1"
-_NEVER = float("inf")
-
-
-@dataclass(frozen=True)
-class Token:
-    """An access token and when it expires, in seconds since the epoch (inf: never)."""
-
-    value: str
-    expires_at: float
-
-    @classmethod
-    def from_expiry(cls, value: str, expires_at: float | int | None) -> Token:
-        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'."""
-        if not expires_at:
-            return cls(value, _NEVER)
-        seconds = expires_at / 1000 if expires_at >= 1e12 else float(expires_at)
-        return cls(value, seconds)
-
-    def fresh(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) + REFRESH_MARGIN_S < self.expires_at
-
-    def __repr__(self) -> str:
-        return f"Token(expires_at={self.expires_at!r})"
 
 
 def cache_key(*parts: str) -> str:

@@ -13,7 +13,7 @@ from gigachat_mcp import APIError, GigaChatConnectionError, RateLimitError
 from gigachat_mcp.client import _client
 from gigachat_mcp.client._retry import RetryPlan
 from gigachat_mcp.client._settings import Settings
-from gigachat_mcp.client._tokens import Token
+from gigachat_mcp.client._types import Token
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import sync_client
 

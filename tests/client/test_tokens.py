@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gigachat_mcp import GigaChat
-from gigachat_mcp.client._tokens import Token
+from gigachat_mcp.client._types import Token
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import async_client, sync_client
 
