@@ -41,15 +41,16 @@ from .client._types import (
 )
 
 if TYPE_CHECKING:
-    from .client._client import AsyncGigaChat, GigaChat
+    from .client._async import AsyncGigaChat
+    from .client._sync import GigaChat
 
 
 def __getattr__(name: str) -> Any:
     """The clients (and httpx with them) load on first use, so front ends start without paying for them."""
     if name in ("GigaChat", "AsyncGigaChat"):
-        from .client import _client
+        from .client import _async, _sync
 
-        value = getattr(_client, name)
+        value = getattr(_sync if name == "GigaChat" else _async, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

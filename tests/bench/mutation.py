@@ -48,8 +48,9 @@ TESTS = {
                                     "tests/client/test_cache_and_tls_units.py"],
     "gigachat_mcp/client/_http.py": ["tests/client/test_failures.py", "tests/faults/test_tls_and_cache.py",
                                      "tests/client/test_settings.py"],
-    "gigachat_mcp/client/_client.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
-                                       "tests/client/test_policies.py"],
+    **{f"gigachat_mcp/client/{name}.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
+                                          "tests/client/test_policies.py", "tests/client/test_files.py"]
+       for name in ("_base", "_sync", "_async", "_flows")},
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
                                       "tests/client/test_cache_and_tls_units.py"],
