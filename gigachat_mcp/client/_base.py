@@ -20,6 +20,7 @@ from ._flows import FileBook
 from ._retry import RetryPlan
 from ._settings import Settings
 from ._sse import StreamDecoder
+from ._tokens import TokenCaches
 from ._types import FileInfo
 
 __all__ = ["Attachments", "BaseClient", "Prompt", "Uploadable", "build", "decode", "log_response"]
@@ -31,13 +32,16 @@ Uploadable: TypeAlias = "str | os.PathLike[str] | bytes | IO[bytes]"
 
 
 class BaseClient:
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, shared_tokens: TokenCaches | None = None,
+                 **overrides: Any) -> None:
+        """`shared_tokens`: a token cache every replica of a team server shares (credentials key -> cache), used
+        instead of this machine's file cache."""
         if settings is None:
             settings = Settings.resolve(**overrides)
         elif overrides:
             settings = settings.replace(**overrides)
         self.settings = settings
-        self._auth = Authenticator(settings)
+        self._auth = Authenticator(settings, shared_tokens)
         self._files = FileBook()
         self._lock = threading.Lock()  # the sync client's: guards making its HTTP client and its upload locks
 
