@@ -18,7 +18,7 @@ import httpx
 from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._errors import StreamError
-from ._http import NOT_SENT, client_options, transport_error
+from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._sse import StreamDecoder
 from ._structured import ParsedTail, ResponseFormat
@@ -199,8 +199,7 @@ class AsyncGigaChat(BaseClient):
                     await response.aclose()
                 delay = self._failed(call, response, body, plan, header)
             except httpx.HTTPError as exc:
-                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout),
-                                       sent=not isinstance(exc, NOT_SENT))
+                delay = self._lost(exc, call, plan)
             if delay:
                 await asyncio.sleep(delay)
 
@@ -215,10 +214,8 @@ class AsyncGigaChat(BaseClient):
                         yield chunk
                 decoder.finish()
                 return
-            except StreamError as error:
-                delay = self._broken(error, decoder, plan)
-            except httpx.HTTPError as exc:
-                delay = self._broken(transport_error(exc, call.url, self.settings.timeout), decoder, plan)
+            except (StreamError, httpx.HTTPError) as exc:
+                delay = self._broken(exc, call, decoder, plan)
             finally:
                 await response.aclose()
             await asyncio.sleep(delay)

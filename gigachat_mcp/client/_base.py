@@ -17,6 +17,7 @@ from . import _wire
 from ._auth import Authenticator
 from ._errors import AuthenticationError, GigaChatError, StreamError
 from ._flows import FileBook
+from ._http import NOT_SENT, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
 from ._sse import StreamDecoder
@@ -66,8 +67,15 @@ class BaseClient:
             raise self._auth.explain(error)
         return plan.delay_for(error)
 
-    def _broken(self, error: GigaChatError, decoder: StreamDecoder, plan: RetryPlan) -> float:
+    def _lost(self, exc: httpx.HTTPError, call: _wire.Call, plan: RetryPlan) -> float:
+        """The request failed in transport: the delay before retrying, or the typed error raised."""
+        return plan.delay_for(transport_error(exc, call.url, self.settings.timeout), sent=not isinstance(exc, NOT_SENT))
+
+    def _broken(self, exc: StreamError | httpx.HTTPError, call: _wire.Call, decoder: StreamDecoder,
+                plan: RetryPlan) -> float:
         """A stream failed: retry if nothing was handed out yet, else raise StreamError with the partial text."""
+        error: GigaChatError = exc if isinstance(exc, StreamError) else transport_error(exc, call.url,
+                                                                                        self.settings.timeout)
         if decoder.handed_out:
             if isinstance(error, StreamError):
                 raise error

@@ -17,7 +17,7 @@ import httpx
 from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._errors import StreamError
-from ._http import NOT_SENT, client_options, transport_error
+from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._sse import StreamDecoder
 from ._structured import ParsedTail, ResponseFormat
@@ -210,8 +210,7 @@ class GigaChat(BaseClient):
                     response.close()
                 delay = self._failed(call, response, body, plan, header)
             except httpx.HTTPError as exc:
-                delay = plan.delay_for(transport_error(exc, call.url, self.settings.timeout),
-                                       sent=not isinstance(exc, NOT_SENT))
+                delay = self._lost(exc, call, plan)
             if delay:
                 time.sleep(delay)
 
@@ -225,10 +224,8 @@ class GigaChat(BaseClient):
                     yield from decoder.feed(raw)
                 decoder.finish()
                 return
-            except StreamError as error:
-                delay = self._broken(error, decoder, plan)
-            except httpx.HTTPError as exc:
-                delay = self._broken(transport_error(exc, call.url, self.settings.timeout), decoder, plan)
+            except (StreamError, httpx.HTTPError) as exc:
+                delay = self._broken(exc, call, decoder, plan)
             finally:
                 response.close()
             time.sleep(delay)
