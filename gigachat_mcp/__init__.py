@@ -13,6 +13,8 @@ import logging as _logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .client import _filetypes as file_types  # the service's file rules: types, kinds, size limits
+from .client._attachments import check_attachments
 from .client._chat_options import chat_options
 from .client._errors import (
     APIError,
@@ -42,15 +44,16 @@ from .client._types import (
 )
 
 if TYPE_CHECKING:
-    from .client._client import AsyncGigaChat, GigaChat
+    from .client._async import AsyncGigaChat
+    from .client._sync import GigaChat
 
 
 def __getattr__(name: str) -> Any:
     """The clients (and httpx with them) load on first use, so front ends start without paying for them."""
     if name in ("GigaChat", "AsyncGigaChat"):
-        from .client import _client
+        from .client import _async, _sync
 
-        value = getattr(_client, name)
+        value = getattr(_sync if name == "GigaChat" else _async, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -82,6 +85,8 @@ __all__ = [
     "Usage",
     "__version__",
     "chat_options",
+    "check_attachments",
+    "file_types",
 ]
 
 _logging.getLogger("gigachat_mcp").addHandler(_logging.NullHandler())

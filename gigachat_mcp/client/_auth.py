@@ -20,7 +20,8 @@ from ._errors import AuthenticationError, ConfigError, GigaChatError
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
-from ._tokens import Token, TokenSource, cache_key, token_source
+from ._tokens import TokenCaches, TokenSource, cache_key, token_source
+from ._types import Token
 
 __all__ = ["Authenticator"]
 
@@ -36,10 +37,11 @@ MISSING_CREDENTIALS = (
 class Authenticator:
     """Gives each request its Authorization header and refreshes the token when the server rejects it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: TokenCaches | None = None) -> None:
+        """`shared`: a token cache every replica of a team server shares, instead of this machine's file cache."""
         self._settings = settings
         self._static = settings.access_token or None  # a ready token, used as is
-        self._source = self._make_source(settings)
+        self._source = self._make_source(settings, shared)
         self._http: httpx.Client | None = None
         self._http_lock = threading.Lock()
 
@@ -93,12 +95,12 @@ class Authenticator:
 
     # --- fetching tokens -------------------------------------------------------------------------------------
 
-    def _make_source(self, s: Settings) -> TokenSource | None:
+    def _make_source(self, s: Settings, shared: TokenCaches | None) -> TokenSource | None:
         cache_dir = _cache_dir(s)
         if s.credentials:
-            return token_source(cache_key("oauth", s.auth_url, s.scope, s.credentials), cache_dir)
+            return token_source(cache_key("oauth", s.auth_url, s.scope, s.credentials), cache_dir, shared)
         if s.user and s.password:
-            return token_source(cache_key("password", s.base_url, s.user, s.password), cache_dir)
+            return token_source(cache_key("password", s.base_url, s.user, s.password), cache_dir, shared)
         return None
 
     def _fetch(self) -> Token:

@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..client import _attachments
-from ..client import _filetypes as ft
-from ..client._errors import InvalidRequestError
+from .. import InvalidRequestError, check_attachments
+from .. import file_types as ft
 from .file_access import FileAccessDenied, read_allowed
 from .names import FILE_ID
 
@@ -33,7 +32,7 @@ MAX_INLINE_BASE64 = -(-max(ft.KIND_LIMITS.values()) // 3) * 4  # base64 of the l
 _WHITESPACE = re.compile(rb"\s+")
 _MIME_EXTENSIONS = {mime: ext for ext, (_, mime) in reversed(list(ft.TYPES.items()))}  # first extension wins
 
-Ready = list[str | _attachments.Local]  # file ids as given, and checked content to upload
+Ready = list[str | tuple[str, bytes]]  # file ids as given, and checked (name, content) to upload
 
 
 class AttachmentRefused(Exception):
@@ -61,7 +60,7 @@ def prepare(paths: Sequence[str] | None, inline: Sequence[Mapping[str, Any]] | N
         ready.append(_checked(name, data))
     ready.extend(_checked(*decode_inline(entry, index)) for index, entry in enumerate(inline))
     try:
-        _attachments.check_rules([[item for item in ready if not isinstance(item, str)]])
+        check_attachments([item for item in ready if not isinstance(item, str)])
     except InvalidRequestError as exc:
         raise AttachmentRefused(str(exc)) from None
     return ready
@@ -69,8 +68,9 @@ def prepare(paths: Sequence[str] | None, inline: Sequence[Mapping[str, Any]] | N
 
 async def upload(client: AsyncGigaChat, ready: Ready) -> list[str]:
     """The file ids to record: ids as given, content uploaded (the same content once per client)."""
-    # _upload_once is the core's attach-and-upload-once step (this package's own, as chat(attachments=) uses it)
-    return [item if isinstance(item, str) else (await client._upload_once(item)).id for item in ready]
+    content = [item for item in ready if not isinstance(item, str)]
+    stored = iter(await client.attach(content) if content else ())
+    return [item if isinstance(item, str) else next(stored).id for item in ready]
 
 
 def decode_inline(entry: Mapping[str, Any], index: int) -> tuple[str, bytes]:
@@ -104,14 +104,13 @@ def decode_inline(entry: Mapping[str, Any], index: int) -> tuple[str, bytes]:
     return name, data
 
 
-def _checked(name: str, data: bytes) -> _attachments.Local:
-    """The content as the core classifies it: type, per-kind size and emptiness rules, each naming itself."""
+def _checked(name: str, data: bytes) -> tuple[str, bytes]:
+    """The content as the core checks it: type, per-kind size and emptiness rules, each naming itself."""
     try:
-        local = _attachments.classify((name, data))
+        check_attachments([(name, data)])
     except InvalidRequestError as exc:
         raise AttachmentRefused(str(exc)) from None
-    assert isinstance(local, _attachments.Local)
-    return local
+    return name, data
 
 
 def _too_big(where: str, name: str) -> str:

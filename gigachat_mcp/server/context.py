@@ -42,7 +42,8 @@ class Live:
 
             s = self.settings
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
-            self.runner = TurnRunner(AsyncGigaChat(s), max_streams=streams, interval=self.progress_interval,
+            client = AsyncGigaChat(s, shared_tokens=self.state.shared_tokens)
+            self.runner = TurnRunner(client, max_streams=streams, interval=self.progress_interval,
                                      tail=self.progress_tail, limiter=self.state.limiter(streams))
         return self.runner
 

@@ -63,7 +63,7 @@ def resolve(requested: str, roots: list[Path], how: str = HOW_TO_ALLOW) -> Path:
 def read_allowed(requested: str, roots: list[Path], how: str = HOW_TO_ALLOW) -> tuple[str, bytes]:
     """(file name, content) of an allowed file, opened once without following links; no more is read than
     GigaChat takes of the file's type."""
-    from ..client import _filetypes as ft
+    from .. import file_types as ft
 
     root, real = _locate(requested, roots, how)
     kind = ft.kind_of(real.name)
@@ -181,7 +181,7 @@ def _read_bounded(fd: int, limit: int, requested: str) -> bytes:
 
 
 def _too_big(requested: str, limit: int) -> str:
-    from ..client import _filetypes as ft
+    from .. import file_types as ft
 
     return (f"Cannot attach {requested!r}: it is larger than {ft.describe_size(limit)}, the most GigaChat takes of "
             "its type (rule: per-kind size limits: images 15 MB, documents 40 MB, audio 35 MB).")

@@ -34,8 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the fast tests that are about it (the whole suite is minutes; these are seconds)
 TESTS = {
     "gigachat_mcp/client/_sse.py": ["tests/client/test_sse.py", "tests/client/test_chat.py"],
-    "gigachat_mcp/client/_wire.py": ["tests/client/test_wire_units.py", "tests/client/test_chat.py", "tests/client/test_failures.py",
-                                     "tests/sdk/test_official_sdk.py", "tests/client/test_sse.py"],
+    **{f"gigachat_mcp/client/_wire/{name}.py": ["tests/client/test_wire_units.py", "tests/client/test_chat.py",
+                                                "tests/client/test_failures.py", "tests/sdk/test_official_sdk.py",
+                                                "tests/client/test_sse.py"]
+       for name in ("_call", "_messages", "_tools", "_chat", "_chat_v1", "_chat_v2", "_filters", "_endpoints",
+                    "_errors")},
     "gigachat_mcp/client/_retry.py": ["tests/client/test_policies.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_tokens.py": ["tests/client/test_tokens.py", "tests/client/test_policies.py",
                                        "tests/client/test_cache_and_tls_units.py"],
@@ -45,8 +48,9 @@ TESTS = {
                                     "tests/client/test_cache_and_tls_units.py"],
     "gigachat_mcp/client/_http.py": ["tests/client/test_failures.py", "tests/faults/test_tls_and_cache.py",
                                      "tests/client/test_settings.py"],
-    "gigachat_mcp/client/_client.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
-                                       "tests/client/test_policies.py"],
+    **{f"gigachat_mcp/client/{name}.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
+                                          "tests/client/test_policies.py", "tests/client/test_files.py"]
+       for name in ("_base", "_sync", "_async", "_flows")},
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
                                       "tests/client/test_cache_and_tls_units.py"],

@@ -13,9 +13,9 @@ import anyio
 import pytest
 from mcp import Client
 
+from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server.attached import AttachmentRefused, prepare
 from gigachat_mcp.server.file_access import FileAccessDenied, _open_beneath, allowed_roots, read_allowed
-from gigachat_mcp.emulator import Emulator
 from tests.helpers import eventually
 from tests.server.test_files_mcp import server_for
 

@@ -100,7 +100,7 @@ def add_health_routes(server: Any, state: SharedState, settings: Any) -> None:
                 if "c" not in client:
                     from ... import AsyncGigaChat
 
-                    client["c"] = AsyncGigaChat(settings)
+                    client["c"] = AsyncGigaChat(settings, shared_tokens=state.shared_tokens)
                 await client["c"].models()
                 token_checked["at"] = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - the reason's type only: messages could name hosts

@@ -4,7 +4,7 @@
 - `SubscriptionBus` (the SDK's protocol) plus `on_remote`: changes made on other replicas, for legacy sessions.
 - `StreamLimiter`: the upstream stream slots of one GigaChat key.
 - `Quotas`: per-principal requests a minute and concurrent streams.
-The token cache is the core's (`client/_tokens.py`); a Redis one is plugged in by `open_state`.
+The token cache is the core's (`client/_tokens.py`); a Redis one is made by `open_state` and handed to the client.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ... import Settings
+    from ...client._tokens import TokenCaches
     from ..conversations import Conversation, ConversationStore
 
 __all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",
@@ -119,6 +120,7 @@ class SharedState:
             yield
         finally:
             self._in_flight -= 1
+    shared_tokens: TokenCaches | None = None  # the access token every replica shares, for the GigaChat client
 
 
 def open_state(*, max_conversations: int = 100, max_messages: int = 40, redis_url: str | None = None,

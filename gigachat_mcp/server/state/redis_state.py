@@ -47,11 +47,11 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
             except Exception:  # noqa: BLE001 - the heartbeat must outlive any one failure
                 log.exception("lease renewal failed")
 
+    shared_tokens = None
     if settings is not None and settings.secrets:
-        from ...client import _tokens
         from .redis_tokens import redis_token_caches
 
-        _tokens.use_shared_cache(redis_token_caches(url, link.prefix, settings.secrets))
+        shared_tokens = redis_token_caches(url, link.prefix, settings.secrets)
 
     async def announce(conversation: Any, event: Any) -> None:
         """Save the change and publish it in one round trip; local listeners hear at once."""
@@ -62,7 +62,8 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
     state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis", announce=announce,
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
-                        starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping)
+                        starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping,
+                        shared_tokens=shared_tokens)
     state.link = link  # type: ignore[attr-defined]  # for benchmarks: round trips
     return state
 

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from cryptography.fernet import Fernet, InvalidToken
 
-from ...client._tokens import Token
+from ...client._types import Token
 from .redis_link import UNREACHABLE, safe_url
 
 __all__ = ["RedisTokenCache", "redis_token_caches"]
@@ -81,7 +81,7 @@ class RedisTokenCache:
 
 
 def redis_token_caches(url: str, prefix: str, secrets: tuple[str, ...]) -> Any:
-    """The factory the core's token registry calls with a credentials key."""
+    """A credentials key -> its RedisTokenCache: what the GigaChat client takes as `shared_tokens=`."""
     client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
     secret = hashlib.sha256(b"gigachat-mcp token encryption\0" + "\0".join(secrets).encode()).digest()
     fernet = Fernet(base64.urlsafe_b64encode(secret))
