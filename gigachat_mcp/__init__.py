@@ -30,6 +30,7 @@ from .client._errors import (
     TLSError,
 )
 from .client._settings import Settings
+from .client._tokens import TokenCache, TokenCaches
 from .client._types import (
     AICheck,
     ChatChunk,
@@ -39,6 +40,7 @@ from .client._types import (
     GeneratedFile,
     Model,
     Source,
+    Token,
     TokenCount,
     Usage,
 )
@@ -81,6 +83,9 @@ __all__ = [
     "StreamError",
     "StructuredOutputError",
     "TLSError",
+    "Token",
+    "TokenCache",
+    "TokenCaches",
     "TokenCount",
     "Usage",
     "__version__",

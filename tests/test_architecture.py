@@ -99,17 +99,13 @@ def test_the_server_is_imported_only_by_itself_and_the_commands() -> None:
         assert not reached, f"{rel} imports {reached}"
 
 
-# The Redis token cache plugs into the core's token cache (its Token and cache hook have no public name yet).
-CORE_HOOKS = ("gigachat_mcp.client._tokens",)
-
-
 def test_front_ends_use_only_public_names_and_never_each_other() -> None:
     public = set(gigachat_mcp.__all__)
     for path in [*ROOT.glob("gigachat_magics/**/*.py"), *ROOT.glob(f"{SERVER}**/*.py")]:
         rel = path.relative_to(ROOT).as_posix()
         names = absolute_imports(path)
         used = {n.split(".")[1] for n in names if n.startswith("gigachat_mcp.") and n.count(".") == 1}
-        private = {n for n in names if n.startswith("gigachat_mcp.client.") and not n.startswith(CORE_HOOKS)}
+        private = {n for n in names if n.startswith("gigachat_mcp.client.")}
         assert not private, f"{rel} reaches into the core's private modules: {private}"
         if rel.startswith("gigachat_magics/"):
             assert not {n for n in names if n.startswith("gigachat_mcp.server")}, rel

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ... import Settings
-    from ...client._tokens import TokenCaches
+    from ... import Settings, TokenCaches
     from ..conversations import Conversation, ConversationStore
 
 __all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from cryptography.fernet import Fernet, InvalidToken
 
-from ...client._types import Token
+from ... import Token
 from .redis_link import UNREACHABLE, safe_url
 
 __all__ = ["RedisTokenCache", "redis_token_caches"]
