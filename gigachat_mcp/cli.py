@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ._version import __version__
+from .commands._usage import note_stdio_in_a_terminal, port, positive_int, unrecognized, usage_error, with_think_levels
 
 HOSTS = ("claude-desktop", "cursor", "vscode", "claude-code")
 EPILOG = """\
@@ -29,11 +31,13 @@ EXIT_CODES = ("exit codes: 0 ok, 1 GigaChat or network error, 2 usage (bad argum
 class _Parser(argparse.ArgumentParser):
     """Bad arguments are one line (and exit 2), like every other failure; --help has the usage."""
 
+    commands: Mapping[str, argparse.ArgumentParser] = {}  # the subcommands, set on the top-level parser
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="gigachat-mcp",
         description="GigaChat for MCP assistants, notebooks and the terminal.",
@@ -41,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gigachat-mcp {__version__}")
+    parser.add_argument("--emulator", action="store_true", dest="bare_emulator",
+                        help="with no command: serve MCP answering from the built-in emulator (no key needed)")
     parser.set_defaults(transport="stdio", host="127.0.0.1", port=8000, emulator=False)  # `serve`'s, for no command
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = commands.choices
 
     _add_serve(commands)
     _add_ask(commands)
@@ -72,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "--emulator) it runs against the built-in emulator.")
     demo.add_argument("--emulator", action="store_true", help="use the emulator even if credentials are set")
     demo.add_argument("prompt", nargs="?", default="Расскажи коротко, что ты умеешь.", help="what to ask")
+    from .commands.bundle import add_parser as add_bundle
+
+    add_bundle(commands)
     return parser
 
 
@@ -82,7 +92,7 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio",
                        help="stdio for desktop hosts (default), streamable-http for remote clients")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--port", type=port, default=8000, help="HTTP port (default 8000)")
     serve.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
     team = serve.add_argument_group("team server (streamable-http)")
     team.add_argument("--redis", metavar="URL", help="keep conversations, subscriptions, tokens and stream slots in "
@@ -114,7 +124,7 @@ def _add_ask(commands: Any) -> None:
     ask.add_argument("-m", "--model", help="model id, e.g. GigaChat-2-Max (default: GIGACHAT_MODEL or GigaChat-2)")
     ask.add_argument("-s", "--system", help="system prompt")
     ask.add_argument("-t", "--temperature", type=float, help="sampling temperature, e.g. 0.3")
-    ask.add_argument("--max-tokens", type=int, help="upper bound on answer length")
+    ask.add_argument("--max-tokens", type=positive_int, help="upper bound on answer length")
     ask.add_argument("--json", action="store_true", help="print one JSON object (text, model, usage) for scripts")
     ask.add_argument("-a", "--attach", action="append", metavar="FILE", default=[],
                      help="attach a file (image, document or audio); repeatable")
@@ -128,8 +138,16 @@ def _add_ask(commands: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # bad arguments exit 2 here, with argparse's one-line message
+    parser = build_parser()
+    # bad arguments exit 2 here, with one line from argparse, or from `unrecognized` for flags a command lacks
+    args, extras = parser.parse_known_args(with_think_levels(sys.argv[1:] if argv is None else argv))
+    if extras:
+        return usage_error(parser.commands.get(args.command, parser), unrecognized(
+            parser.commands.get(args.command, parser), extras))
+    args.emulator = bool(args.emulator or args.bare_emulator)
     command = args.command or "serve"  # no command: serve stdio with the defaults above, what MCP hosts run
+    if args.command is None:
+        note_stdio_in_a_terminal()
     if command == "serve":
         from .commands.serve import run
     elif command == "ask":
@@ -142,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.doctor import run
     elif command == "config":
         from .commands.hosts import run
+    elif command == "bundle":
+        from .commands.bundle import run
     else:
         from .commands.demo import run
     from .commands._signals import clean_up_on
@@ -159,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from .commands._common import report
 
-        return report(exc)  # e.g. a bad GIGACHAT_* value: one line, exit 2
+        return report(exc, getattr(args, "emulator", False))  # e.g. a bad GIGACHAT_* value: one line, exit 2
 
 
 if __name__ == "__main__":

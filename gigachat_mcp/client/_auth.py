@@ -32,6 +32,10 @@ MISSING_CREDENTIALS = (
     "(GigaChat Studio -> project -> API keys), and GIGACHAT_SCOPE if it is not a personal (PERS) key. "
     "Alternatives: GIGACHAT_ACCESS_TOKEN, or GIGACHAT_USER with GIGACHAT_PASSWORD."
 )
+TRY_THE_EMULATOR = (  # the command line says its own `--emulator` instead
+    " To try it without a key, use the built-in emulator: `with Emulator() as emu: "
+    "GigaChat(**emu.client_settings())` (from gigachat_mcp.emulator import Emulator), or run `gigachat-mcp demo`."
+)
 
 
 class Authenticator:
@@ -52,7 +56,7 @@ class Authenticator:
         if self._source is None:
             if self._settings.auth_method == "mtls":
                 return None
-            raise ConfigError(MISSING_CREDENTIALS)
+            raise ConfigError(MISSING_CREDENTIALS + TRY_THE_EMULATOR)
         return f"Bearer {self._source.get(self._fetch).value}"
 
     async def aheader(self) -> str | None:

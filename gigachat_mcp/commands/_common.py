@@ -18,6 +18,9 @@ FAILED = 1
 USAGE = 2
 INTERRUPTED = 130
 LIST_MODELS = "`gigachat-mcp models`"
+REPLACED_BY_THE_EMULATOR = frozenset(f"GIGACHAT_{name}" for name in (
+    "CREDENTIALS", "SCOPE", "ACCESS_TOKEN", "USER", "PASSWORD", "CERT_FILE", "KEY_FILE", "KEY_FILE_PASSWORD",
+    "BASE_URL", "AUTH_URL", "CA_BUNDLE_FILE", "VERIFY_SSL_CERTS", "TOKEN_CACHE"))
 
 
 @contextlib.contextmanager
@@ -29,8 +32,9 @@ def settings_for(use_emulator: bool, **overrides: Any) -> Iterator[Settings]:
     from ..emulator import Emulator
 
     with Emulator(chunk_delay=0.02) as emulator:
-        keep = ("GIGACHAT_API_VERSION", "GIGACHAT_MODEL")  # which contract and model to emulate
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGACHAT_") or k in keep}
+        # the emulator replaces who you are and where you connect; everything else (model, contract, timeouts,
+        # file roots, drawing, ...) is still yours, and a bad value is still refused
+        env = {k: v for k, v in os.environ.items() if k not in REPLACED_BY_THE_EMULATOR}
         yield Settings.resolve(environ=env, **emulator.client_settings(token_cache="memory", **overrides))
 
 
@@ -43,10 +47,12 @@ def fail(message: str, code: int = FAILED) -> int:
     return code
 
 
-def report(exc: GigaChatError) -> int:
-    """One line for a library error; usage (2) when the caller can fix it in the command or the settings."""
+def report(exc: GigaChatError, emulator: bool = False) -> int:
+    """One line for a library error; usage (2) when the caller can fix it in the command or the settings.
+    With --emulator the way to list models is `models --emulator` (plain `models` would want a key)."""
     code = USAGE if isinstance(exc, (ConfigError, InvalidRequestError)) else FAILED
-    return fail(exc.message_for(list_models=LIST_MODELS), code)
+    list_models = "`gigachat-mcp models --emulator`" if emulator else LIST_MODELS
+    return fail(exc.message_for(list_models=list_models), code)
 
 
 def require_credentials(settings: Settings, command: str) -> None:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
         if isinstance(exc, StructuredOutputError):
             return fail(f"{exc}\nThe answer was:\n{exc.raw_text}")
-        return report(exc)
+        return report(exc, args.emulator)
     thinking.end()
     text = "".join(received)
     if args.json:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .. import Settings
 
 from ._common import USAGE, fail, settings_for
+from ._optional import redis_missing
 from ._signals import clean_up_on
 
 TEAM_FLAGS = ("redis", "auth_tokens", "oauth_issuer", "allowed_host", "insecure_no_auth", "requests_per_minute",
@@ -89,6 +90,8 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
         with contextlib.suppress(ConfigError):
             settings = Settings.resolve()
     redis_url = args.redis or os.environ.get("GIGACHAT_MCP_REDIS_URL")
+    if missing := redis_missing(redis_url):
+        return fail(missing, USAGE)
     state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings,
                        requests_per_minute=args.requests_per_minute, streams_per_principal=args.streams_per_user,
                        lease=args.lease_seconds)
