@@ -19,7 +19,7 @@ from . import _filetypes as ft
 from ._errors import InvalidRequestError
 from ._types import FileInfo
 
-__all__ = ["Local", "check_rules", "classify", "content_key", "describe", "kind_of_info", "source_name"]
+__all__ = ["Local", "check_attachments", "check_rules", "classify", "content_key", "describe", "kind_of_info", "source_name"]
 
 _FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_CHUNK = 1 << 20
@@ -202,3 +202,10 @@ def _remaining(file: Any) -> int | None:
         return int(end - here)
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def check_attachments(items: Sequence[Any]) -> None:
+    """Check one message's attachments against the service's rules (type, size, one image per message) without
+    sending anything: what a caller that uploads later (the MCP server admitting a turn) checks first. A path is
+    only looked at, not read; file ids are not looked up."""
+    check_rules([[item for item in map(classify, items) if not isinstance(item, str)]])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from mcp import Client, MCPError, types
 
-from gigachat_mcp._conversations import ConversationStore
-from gigachat_mcp._team.legacy_subscriptions import PER_SESSION
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
+from gigachat_mcp.server.legacy_subscriptions import PER_SESSION
 from tests.helpers import eventually
 from tests.server.test_server import settings_for
 
