@@ -81,7 +81,7 @@ class TurnRunner:
             from .state.memory import MemoryLimiter
 
             limiter = MemoryLimiter(max_streams)
-        self.limiter = limiter  # a _team.state.StreamLimiter: this process's, or the fleet's
+        self.limiter = limiter  # a state.StreamLimiter: this process's, or the fleet's
         self._stops: dict[str, anyio.CancelScope] = {}  # turns running in this process, by conversation id
 
     def stop(self, conversation_id: str) -> bool:
