@@ -51,6 +51,7 @@ from ._team.state import (
     LimitExceeded,
     SharedState,
     StateUnavailable,
+    UnknownFile,
     open_state,
 )
 from ._turns import TurnRunner
@@ -210,7 +211,8 @@ class _Live:
             s = self.settings
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
             self.runner = TurnRunner(AsyncGigaChat(s), max_streams=streams, interval=self.progress_interval,
-                                     tail=self.progress_tail, limiter=self.state.limiter(streams))
+                                     tail=self.progress_tail, limiter=self.state.limiter(streams),
+                                     claim=self.state.claim_files)
         return self.runner
 
 
@@ -262,7 +264,7 @@ def build_server(
     legacy_subscribers: dict[str, set[Any]] = {}
     view = LiveView(store, find=lambda cid, ctx: _known(store, cid, _owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: _live(ctx).runner,
-                    uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id))
+                    uri_of=lambda c: CONVERSATION_URI.format(conversation_id=c.id), owner_of=_owner)
     bus.subscribe(view.on_event)
 
     @asynccontextmanager
@@ -337,8 +339,8 @@ def build_server(
             return conversation, await store.begin(conversation, prompt, model, attachments)
         except LimitExceeded as exc:
             raise ToolError(str(exc)) from None
-        except ConversationBusy:
-            raise ToolError(_BUSY.format(conversation_id)) from None
+        except ConversationBusy as exc:
+            raise ToolError(_BUSY.format(exc.args[0])) from None
         except StateUnavailable as exc:
             raise ToolError(str(exc)) from None
 
@@ -401,6 +403,7 @@ def build_server(
         live = _live(ctx)
         runner = live.require()
         owner = _owner()
+        await _check_file_ids(shared, owner, attachments)
         attached = await _resolve_attachments(ctx, runner.client.settings, attachments)
         chosen = model or runner.client.settings.model
         async with AsyncExitStack() as held:
@@ -539,12 +542,14 @@ def build_server(
 
     @server.resource(FILE_URI, title="GigaChat file", mime_type="image/jpeg")
     async def file_resource(file_id: str) -> bytes:
-        """A file GigaChat made (drawn images are JPEG) or this key uploaded, as a blob."""
+        """A file GigaChat made (drawn images are JPEG) or this key uploaded, as a blob; with auth, only a file
+        the caller's own turns drew or uploaded."""
         if not running:
             raise ResourceError("The server is not running.")
         try:
+            await shared.check_file(_owner(), file_id)
             return await running[-1].require().client.download_file(file_id)
-        except (GigaChatError, ToolError) as exc:
+        except (GigaChatError, ToolError, UnknownFile, StateUnavailable) as exc:
             raise ResourceError(str(exc)) from None
 
     @server.resource(MODELS_URI, title="GigaChat models", mime_type="application/json")
@@ -632,6 +637,17 @@ async def _background_turn(runner: TurnRunner, conversation: Conversation, messa
         pass
     finally:
         shared.in_flight -= 1
+
+
+async def _check_file_ids(shared: SharedState, owner: str | None, requested: list[str] | None) -> None:
+    """With auth, every file id attached must be one the caller's turns made; another's is refused in the same
+    words as an id that does not exist."""
+    try:
+        for item in requested or ():
+            if FILE_ID.match(item):
+                await shared.check_file(owner, item)
+    except (UnknownFile, StateUnavailable) as exc:
+        raise ToolError(str(exc)) from None
 
 
 async def _resolve_attachments(ctx: Context, settings: Settings, requested: list[str] | None) -> list[str]:

@@ -10,6 +10,7 @@ import anyio
 
 from .redis_bus import RedisSubscriptionBus
 from .redis_conversations import RedisConversations
+from .redis_files import RedisFileOwners
 from .redis_leases import LeaseSet, RedisLimiter, RedisQuotas
 from .redis_link import UNREACHABLE, RedisLink
 from .state import SharedState
@@ -62,7 +63,8 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
     state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis", announce=announce,
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
-                        starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping)
+                        starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping,
+                        files=RedisFileOwners(link, conversation_ttl))
     state.link = link  # type: ignore[attr-defined]  # for benchmarks: round trips
     return state
 

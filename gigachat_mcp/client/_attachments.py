@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,14 @@ from . import _filetypes as ft
 from ._errors import InvalidRequestError
 from ._types import FileInfo
 
-__all__ = ["Local", "check_rules", "classify", "content_key", "describe", "kind_of_info", "source_name"]
+__all__ = ["UPLOADED", "Local", "check_rules", "classify", "content_key", "describe", "kind_of_info", "noted",
+           "source_name"]
 
 _FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_CHUNK = 1 << 20
+# Set to a list, it collects the ids of the local content attached in this context (uploaded now or earlier by
+# this client): the MCP server records whose turn uploaded which file, as all its users share one key.
+UPLOADED: ContextVar[list[str] | None] = ContextVar("gigachat_uploaded", default=None)
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,14 @@ def check_rules(messages: Sequence[Sequence[Local | FileInfo]]) -> None:
                     f"Cannot attach {name!r}: a request may carry at most {ft.MAX_IMAGES_PER_REQUEST} images and "
                     f"this one would have {total} with the conversation so far (rule: ten images per request). "
                     "Start a new conversation, or leave older images out.")
+
+
+def noted(info: FileInfo) -> FileInfo:
+    """The file, its id added to UPLOADED's list when the caller set one."""
+    seen = UPLOADED.get()
+    if seen is not None:
+        seen.append(info.id)
+    return info
 
 
 def content_key(local: Local) -> str:

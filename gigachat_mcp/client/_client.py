@@ -295,7 +295,7 @@ class GigaChat(_BaseClient):
                     info = self._remember(self._request(_upload_call(self.settings.base_url, local, local.data,
                                                                      "general")))
                 self._uploaded[key] = info
-        return info
+        return _attachments.noted(info)
 
     def models(self) -> list[Model]:
         """The models this key can use."""
@@ -515,7 +515,7 @@ class AsyncGigaChat(_BaseClient):
                     info = self._remember(await self._request(_upload_call(self.settings.base_url, local,
                                                                            local.data, "general")))
                 self._uploaded[key] = info
-        return info
+        return _attachments.noted(info)
 
     async def models(self) -> list[Model]:
         """The models this key can use."""
