@@ -26,7 +26,7 @@ from ._attach import AnswerText, attachments_from
 from ._display import make_display
 from ._explain import ErrorWatch, explain_prompt
 from ._history import Exchange, History
-from ._richer import richer_options
+from ._options import cell_options
 
 __all__ = ["GigaChatMagics"]
 
@@ -110,15 +110,13 @@ class GigaChatMagics(Magics):
         attachments = attachments_from(args.attach or [], self.shell.user_ns)
         messages = self.history.messages(prompt, self.max_history)
         fmt = "json" if args.schema else args.format or self.output_format
-        tools: list[str] | None = ["image_generate"] if self._draws() else None
         options: dict[str, Any] = {
             "model": args.model or self.model,
             "temperature": args.temperature if args.temperature is not None else self.temperature,
             "max_tokens": args.max_tokens if args.max_tokens is not None else self.max_tokens,
             "attachments": attachments or None,
-            "tools": tools,
+            **cell_options(args, self.shell.user_ns, fmt, self._draws()),
         }
-        options.update(richer_options(args, self.shell.user_ns, fmt, tools))
         try:
             text = self._stream(messages, options, fmt)
         except _Interrupted as stopped:  # kept for `%gigachat history`, never sent again as context

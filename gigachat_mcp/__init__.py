@@ -13,6 +13,9 @@ import logging as _logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .client import _filetypes as file_types  # the service's file rules: types, kinds, size limits
+from .client._attachments import check_attachments
+from .client._chat_options import chat_options
 from .client._errors import (
     APIError,
     AuthenticationError,
@@ -27,6 +30,7 @@ from .client._errors import (
     TLSError,
 )
 from .client._settings import Settings
+from .client._tokens import TokenCache, TokenCaches
 from .client._types import (
     AICheck,
     ChatChunk,
@@ -36,20 +40,22 @@ from .client._types import (
     GeneratedFile,
     Model,
     Source,
+    Token,
     TokenCount,
     Usage,
 )
 
 if TYPE_CHECKING:
-    from .client._client import AsyncGigaChat, GigaChat
+    from .client._async import AsyncGigaChat
+    from .client._sync import GigaChat
 
 
 def __getattr__(name: str) -> Any:
     """The clients (and httpx with them) load on first use, so front ends start without paying for them."""
     if name in ("GigaChat", "AsyncGigaChat"):
-        from .client import _client
+        from .client import _async, _sync
 
-        value = getattr(_client, name)
+        value = getattr(_sync if name == "GigaChat" else _async, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -77,9 +83,15 @@ __all__ = [
     "StreamError",
     "StructuredOutputError",
     "TLSError",
+    "Token",
+    "TokenCache",
+    "TokenCaches",
     "TokenCount",
     "Usage",
     "__version__",
+    "chat_options",
+    "check_attachments",
+    "file_types",
 ]
 
 _logging.getLogger("gigachat_mcp").addHandler(_logging.NullHandler())

@@ -28,12 +28,39 @@ def top(name: str) -> str:
     return name.split(".")[0]
 
 
+def absolute_imports(path: Path) -> set[str]:
+    """Every module `path` imports, relative imports resolved (`from .. import X` in gigachat_mcp/server/x.py is
+    gigachat_mcp, plus gigachat_mcp.X for a submodule)."""
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    if path.name == "__init__.py":
+        package = path.relative_to(ROOT).parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def core_files() -> list[Path]:
+    return [ROOT / "gigachat_mcp" / "__init__.py", ROOT / "gigachat_mcp" / "_version.py",
+            *sorted((ROOT / "gigachat_mcp" / "client").rglob("*.py"))]
+
+
 def test_core_imports_only_stdlib_httpx_certifi_platformdirs() -> None:
-    core = [ROOT / "gigachat_mcp" / "__init__.py", ROOT / "gigachat_mcp" / "_version.py",
-            *sorted((ROOT / "gigachat_mcp" / "client").glob("*.py"))]
-    for path in core:
+    for path in core_files():
         outside = {top(n) for n in imports_of(path)} - STDLIB - CORE_ALLOWED - {"gigachat_mcp"}
         assert not outside, f"{path.relative_to(ROOT)} imports {outside}"
+
+
+def test_the_core_never_imports_the_server_or_the_notebook() -> None:
+    for path in core_files():
+        bad = {n for n in absolute_imports(path) if n.startswith(("gigachat_mcp.server", "gigachat_magics", "mcp"))}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 def module_level_imports(path: Path) -> set[str]:
@@ -46,55 +73,46 @@ def module_level_imports(path: Path) -> set[str]:
     return found
 
 
-# Pieces of the server kept in their own small modules; they import mcp, and only server.py imports them.
-SERVER_PARTS = ("gigachat_mcp/_app/", "gigachat_mcp/_prompts.py", "gigachat_mcp/_team/")
+SERVER = "gigachat_mcp/server/"
+COMMANDS = ("gigachat_mcp/_commands/", "gigachat_mcp/commands/")  # one module per subcommand, run on demand
 
 
-def is_server(rel: str) -> bool:
-    return rel == "gigachat_mcp/server.py" or rel.startswith(SERVER_PARTS)
-
-
-def test_only_the_server_imports_mcp_the_cli_lazily_and_only_the_magics_import_ipython() -> None:
+def test_only_the_server_imports_mcp_the_commands_lazily_and_only_the_magics_import_ipython() -> None:
     for path in ROOT.glob("gigachat_*/**/*.py"):
         rel = path.relative_to(ROOT).as_posix()
         if "mcp" in {top(n) for n in module_level_imports(path)}:
-            assert is_server(rel), f"{rel} imports mcp at module level"
+            assert rel.startswith(SERVER), f"{rel} imports mcp at module level"
         if "mcp" in {top(n) for n in imports_of(path)}:
-            assert is_server(rel) or rel.startswith("gigachat_mcp/_commands/"), rel
+            assert rel.startswith((SERVER, *COMMANDS)), rel
         if "redis" in {top(n) for n in imports_of(path)}:
-            assert rel.startswith("gigachat_mcp/_team/redis"), f"{rel}: redis is imported only by the Redis state"
+            assert rel.startswith(f"{SERVER}state/redis"), f"{rel}: redis is imported only by the Redis state"
         if "IPython" in {top(n) for n in imports_of(path)}:
             assert rel.startswith("gigachat_magics/"), rel
 
 
-def test_server_parts_are_imported_only_by_the_server() -> None:
+def test_the_server_is_imported_only_by_itself_and_the_commands() -> None:
     for path in ROOT.glob("gigachat_*/**/*.py"):
         rel = path.relative_to(ROOT).as_posix()
-        if is_server(rel):
+        if rel.startswith((SERVER, *COMMANDS)):
             continue
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                module = "." * node.level + (node.module or "")
-                assert not any(part in module for part in ("_app", "_prompts")), f"{rel} imports {module}"
+        reached = {n for n in absolute_imports(path) if n.startswith("gigachat_mcp.server")}
+        assert not reached, f"{rel} imports {reached}"
 
 
 def test_front_ends_use_only_public_names_and_never_each_other() -> None:
     public = set(gigachat_mcp.__all__)
-    for path in [*ROOT.glob("gigachat_magics/**/*.py"), ROOT / "gigachat_mcp" / "server.py"]:
-        if not path.exists():
-            continue
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "gigachat_mcp":
-                assert {a.name for a in node.names} <= public, path
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gigachat_mcp.client"):
-                raise AssertionError(f"{path} reaches into the core's private modules")
-        names = {top(n) for n in imports_of(path)}
-        if path.parts[-2] == "gigachat_magics":
-            assert not any(n.startswith("gigachat_mcp.server") for n in imports_of(path)), path
+    for path in [*ROOT.glob("gigachat_magics/**/*.py"), *ROOT.glob(f"{SERVER}**/*.py")]:
+        rel = path.relative_to(ROOT).as_posix()
+        names = absolute_imports(path)
+        used = {n.split(".")[1] for n in names if n.startswith("gigachat_mcp.") and n.count(".") == 1}
+        private = {n for n in names if n.startswith("gigachat_mcp.client.")}
+        assert not private, f"{rel} reaches into the core's private modules: {private}"
+        if rel.startswith("gigachat_magics/"):
+            assert not {n for n in names if n.startswith("gigachat_mcp.server")}, rel
+            assert used <= public, f"{rel} imports {used - public} from gigachat_mcp"
         else:
-            assert "gigachat_magics" not in names, path
+            assert not {n for n in names if top(n) == "gigachat_magics"}, rel
+            assert used - {"server", "client"} <= public, f"{rel} imports {used - public} from gigachat_mcp"
 
 
 def test_importing_the_core_loads_neither_mcp_nor_ipython_and_reads_no_network() -> None:

@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +19,10 @@ from . import _filetypes as ft
 from ._errors import InvalidRequestError
 from ._types import FileInfo
 
-__all__ = ["UPLOADED", "Local", "check_rules", "classify", "content_key", "describe", "kind_of_info", "noted",
-           "source_name"]
+__all__ = ["Local", "check_attachments", "check_rules", "classify", "content_key", "describe", "kind_of_info", "source_name"]
 
 _FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_CHUNK = 1 << 20
-# Set to a list, it collects the ids of the local content attached in this context (uploaded now or earlier by
-# this client): the MCP server records whose turn uploaded which file, as all its users share one key.
-UPLOADED: ContextVar[list[str] | None] = ContextVar("gigachat_uploaded", default=None)
 
 
 @dataclass(frozen=True)
@@ -122,14 +117,6 @@ def check_rules(messages: Sequence[Sequence[Local | FileInfo]]) -> None:
                     "Start a new conversation, or leave older images out.")
 
 
-def noted(info: FileInfo) -> FileInfo:
-    """The file, its id added to UPLOADED's list when the caller set one."""
-    seen = UPLOADED.get()
-    if seen is not None:
-        seen.append(info.id)
-    return info
-
-
 def content_key(local: Local) -> str:
     """The same content under the same type gets the same key, so it is uploaded once per client."""
     digest = hashlib.sha256()
@@ -215,3 +202,10 @@ def _remaining(file: Any) -> int | None:
         return int(end - here)
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def check_attachments(items: Sequence[Any]) -> None:
+    """Check one message's attachments against the service's rules (type, size, one image per message) without
+    sending anything: what a caller that uploads later (the MCP server admitting a turn) checks first. A path is
+    only looked at, not read; file ids are not looked up."""
+    check_rules([[item for item in map(classify, items) if not isinstance(item, str)]])

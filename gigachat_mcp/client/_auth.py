@@ -20,7 +20,8 @@ from ._errors import AuthenticationError, ConfigError, GigaChatError
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._settings import Settings
-from ._tokens import Token, TokenSource, cache_key, token_source
+from ._tokens import TokenCaches, TokenSource, cache_key, token_source
+from ._types import Token
 
 __all__ = ["Authenticator"]
 
@@ -31,15 +32,20 @@ MISSING_CREDENTIALS = (
     "(GigaChat Studio -> project -> API keys), and GIGACHAT_SCOPE if it is not a personal (PERS) key. "
     "Alternatives: GIGACHAT_ACCESS_TOKEN, or GIGACHAT_USER with GIGACHAT_PASSWORD."
 )
+TRY_THE_EMULATOR = (  # the command line says its own `--emulator` instead
+    " To try it without a key, use the built-in emulator: `with Emulator() as emu: "
+    "GigaChat(**emu.client_settings())` (from gigachat_mcp.emulator import Emulator), or run `gigachat-mcp demo`."
+)
 
 
 class Authenticator:
     """Gives each request its Authorization header and refreshes the token when the server rejects it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: TokenCaches | None = None) -> None:
+        """`shared`: a token cache every replica of a team server shares, instead of this machine's file cache."""
         self._settings = settings
         self._static = settings.access_token or None  # a ready token, used as is
-        self._source = self._make_source(settings)
+        self._source = self._make_source(settings, shared)
         self._http: httpx.Client | None = None
         self._http_lock = threading.Lock()
 
@@ -50,7 +56,7 @@ class Authenticator:
         if self._source is None:
             if self._settings.auth_method == "mtls":
                 return None
-            raise ConfigError(MISSING_CREDENTIALS)
+            raise ConfigError(MISSING_CREDENTIALS + TRY_THE_EMULATOR)
         return f"Bearer {self._source.get(self._fetch).value}"
 
     async def aheader(self) -> str | None:
@@ -93,12 +99,12 @@ class Authenticator:
 
     # --- fetching tokens -------------------------------------------------------------------------------------
 
-    def _make_source(self, s: Settings) -> TokenSource | None:
+    def _make_source(self, s: Settings, shared: TokenCaches | None) -> TokenSource | None:
         cache_dir = _cache_dir(s)
         if s.credentials:
-            return token_source(cache_key("oauth", s.auth_url, s.scope, s.credentials), cache_dir)
+            return token_source(cache_key("oauth", s.auth_url, s.scope, s.credentials), cache_dir, shared)
         if s.user and s.password:
-            return token_source(cache_key("password", s.base_url, s.user, s.password), cache_dir)
+            return token_source(cache_key("password", s.base_url, s.user, s.password), cache_dir, shared)
         return None
 
     def _fetch(self) -> Token:

@@ -71,7 +71,7 @@ class Settings:
                 origins[field.name] = (field.name, overrides[field.name])
             else:
                 raw = env.get(env_name(field.name), "").strip()
-                if raw:
+                if raw and not _unfilled_placeholder(raw):
                     origins[field.name] = (env_name(field.name), raw)
             if field.name in origins:
                 values[field.name] = _coerce(field.name, origins[field.name][1], source=origins[field.name][0])
@@ -174,6 +174,12 @@ class Settings:
         validated = dataclasses.replace(self, **changes)
         object.__setattr__(validated, "_origin_map", origins)  # not a field: equality and repr ignore it
         return validated
+
+
+def _unfilled_placeholder(raw: str) -> bool:
+    """An MCP Bundle host passes an optional setting the user left empty as the literal text
+    `${user_config.name}` (it substitutes only what it has): that means unset, not a value."""
+    return raw.startswith("${user_config.") and raw.endswith("}")
 
 
 def env_name(field: str) -> str:

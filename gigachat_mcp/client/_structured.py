@@ -8,6 +8,7 @@ the raw text so nothing the model wrote is lost.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import Any
 
 from ._errors import InvalidRequestError, StructuredOutputError
 from ._schema import problems
+from ._types import ChatChunk, ChatResult
 
-__all__ = ["ResponseFormat", "normalise", "parse"]
+__all__ = ["ParsedTail", "ResponseFormat", "normalise", "parse", "with_parsed"]
 
 _FENCE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?```$", re.DOTALL)
 
@@ -72,6 +74,30 @@ def parse(text: str, fmt: ResponseFormat) -> Any:
     if found:
         raise StructuredOutputError(_message(found, "the schema"), raw_text=text, problems=found)
     return value
+
+
+def with_parsed(result: ChatResult, fmt: ResponseFormat | None) -> ChatResult:
+    """The answer with `.parsed` filled in, when a format was asked for and GigaChat answered in words."""
+    if fmt is None or result.function_call is not None:
+        return result
+    return dataclasses.replace(result, parsed=parse(result.text, fmt))
+
+
+class ParsedTail:
+    """A stream's text gathered as it passes, so its last chunk gets `.parsed` (or StructuredOutputError, when
+    the answer does not fit). Each driver passes its chunks through `see`."""
+
+    __slots__ = ("_fmt", "_parts")
+
+    def __init__(self, fmt: ResponseFormat) -> None:
+        self._fmt = fmt
+        self._parts: list[str] = []
+
+    def see(self, chunk: ChatChunk) -> ChatChunk:
+        self._parts.append(chunk.text)
+        if chunk.finish_reason is not None and chunk.function_call is None:
+            return dataclasses.replace(chunk, parsed=parse("".join(self._parts), self._fmt))
+        return chunk
 
 
 def _message(found: tuple[str, ...], what: str) -> str:

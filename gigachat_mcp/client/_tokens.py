@@ -18,39 +18,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-__all__ = ["REFRESH_MARGIN_S", "FileTokenCache", "Token", "TokenSource", "cache_key", "token_source", "use_shared_cache"]
+from ._types import NEVER as _NEVER
+from ._types import Token
+
+__all__ = ["FileTokenCache", "TokenCache", "TokenCaches", "TokenSource", "cache_key", "token_source"]
 
 log = logging.getLogger("gigachat_mcp")
 
-REFRESH_MARGIN_S = 60.0
 _FORMAT = "gigachat-mcp/token-v1"
-_NEVER = float("inf")
-
-
-@dataclass(frozen=True)
-class Token:
-    """An access token and when it expires, in seconds since the epoch (inf: never)."""
-
-    value: str
-    expires_at: float
-
-    @classmethod
-    def from_expiry(cls, value: str, expires_at: float | int | None) -> Token:
-        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'."""
-        if not expires_at:
-            return cls(value, _NEVER)
-        seconds = expires_at / 1000 if expires_at >= 1e12 else float(expires_at)
-        return cls(value, seconds)
-
-    def fresh(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) + REFRESH_MARGIN_S < self.expires_at
-
-    def __repr__(self) -> str:
-        return f"Token(expires_at={self.expires_at!r})"
 
 
 def cache_key(*parts: str) -> str:
@@ -134,10 +113,28 @@ class FileTokenCache:
             log.warning(message)
 
 
+class TokenCache(Protocol):
+    """Where a token outlives this process: FileTokenCache, or one every replica of a team server shares."""
+
+    @property
+    def path(self) -> object: ...  # where it is, for a log line
+
+    def load(self) -> Token | None: ...
+
+    def save(self, token: Token) -> None: ...
+
+    def discard(self, value: str) -> None: ...
+
+    def locked(self) -> AbstractContextManager[None]: ...
+
+
+TokenCaches = Callable[[str], TokenCache]  # a credentials key -> its cache
+
+
 class TokenSource:
     """The current token for one credentials key, refreshed by one caller at a time."""
 
-    def __init__(self, cache: FileTokenCache | None) -> None:
+    def __init__(self, cache: TokenCache | None) -> None:
         self._cache = cache
         self._lock = threading.Lock()
         self._token: Token | None = None
@@ -183,28 +180,20 @@ class TokenSource:
         return token
 
 
-_sources: dict[tuple[str, str], TokenSource] = {}
+_sources: dict[tuple[str, str, TokenCaches | None], TokenSource] = {}
 _sources_lock = threading.Lock()
-_shared_cache: Callable[[str], Any] | None = None
 
 
-def use_shared_cache(factory: Callable[[str], Any] | None) -> None:
-    """Keep tokens in a cache every replica of a team server shares (a Redis one, made by the server) instead of
-    the file cache: `factory(key)` returns an object with FileTokenCache's load/save/discard/locked."""
-    global _shared_cache
-    with _sources_lock:
-        _shared_cache = factory
-        _sources.clear()
-
-
-def token_source(key: str, cache_dir: Path | None) -> TokenSource:
-    """The process-wide source for `key`, so every client with the same credentials shares one token."""
-    registry_key = (key, str(cache_dir))
+def token_source(key: str, cache_dir: Path | None, shared: TokenCaches | None = None) -> TokenSource:
+    """The process-wide source for `key`, so every client with the same credentials shares one token. With
+    `shared` (a cache every replica of a team server shares, made by the server), tokens live there instead of
+    in the file cache."""
+    registry_key = (key, str(cache_dir), shared)
     with _sources_lock:
         source = _sources.get(registry_key)
         if source is None:
-            if _shared_cache is not None:
-                cache = _shared_cache(key)
+            if shared is not None:
+                cache: TokenCache | None = shared(key)
             else:
                 cache = FileTokenCache(cache_dir, key) if cache_dir is not None else None
             source = _sources[registry_key] = TokenSource(cache)

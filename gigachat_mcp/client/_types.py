@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AICheck", "ChatChunk", "ChatResult", "FileInfo", "FunctionCall", "GeneratedFile", "Model", "Source",
-           "TokenCount", "Usage"]
+__all__ = ["NEVER", "REFRESH_MARGIN_S", "AICheck", "ChatChunk", "ChatResult", "FileInfo", "FunctionCall",
+           "GeneratedFile", "Model", "Source", "Token", "TokenCount", "Usage"]
+
+REFRESH_MARGIN_S = 60.0  # a token is renewed this long before it expires
+NEVER = float("inf")  # the expiry of a token that does not expire
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,28 @@ class TokenCount:
 
     tokens: int
     characters: int
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and when it expires, in seconds since the epoch (inf: never)."""
+
+    value: str
+    expires_at: float
+
+    @classmethod
+    def from_expiry(cls, value: str, expires_at: float | int | None) -> Token:
+        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'."""
+        if not expires_at:
+            return cls(value, NEVER)
+        seconds = expires_at / 1000 if expires_at >= 1e12 else float(expires_at)
+        return cls(value, seconds)
+
+    def fresh(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) + REFRESH_MARGIN_S < self.expires_at
+
+    def __repr__(self) -> str:
+        return f"Token(expires_at={self.expires_at!r})"
 
 
 def assistant_message(text: str, state_id: str | None, function_call: FunctionCall | None = None) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["DEFAULT_CREDENTIALS", "Emulator", "Fault", "RecordedRequest", "StreamRecord", "main"]
 
 if TYPE_CHECKING:
-    from ._api import RecordedRequest, StreamRecord
     from ._emulator import DEFAULT_CREDENTIALS, Emulator
     from ._faults import Fault
+    from ._records import RecordedRequest, StreamRecord
 
 _WHERE = {"Emulator": "_emulator", "DEFAULT_CREDENTIALS": "_emulator", "Fault": "_faults",
-          "RecordedRequest": "_api", "StreamRecord": "_api"}
+          "RecordedRequest": "_records", "StreamRecord": "_records"}
 
 
 def __getattr__(name: str) -> Any:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m gigachat_mcp.emulator`: the same signal handling as `gigachat-mcp emulator` (see cli.py)."""
-    from .._commands._signals import clean_up_on
+    from ..commands._signals import clean_up_on
 
     with clean_up_on("SIGTERM", "SIGHUP"):
         return run(build_parser().parse_args(argv))

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..client import _filetypes
+from . import _rules
 from ._answers import Answer, count_tokens
 from ._files import FileStore
 
@@ -45,13 +45,13 @@ def read_extras(request: dict[str, Any], version: str, owner: str, files: FileSt
             stored = files.get(owner, file_id)
             if stored is None:
                 return (422, f"Invalid params: file {file_id} not found"), Extras()
-            kind = _filetypes.kind_of(stored.filename)
+            kind = _rules.kind_of(stored.filename)
             kinds.append(kind)
             notes.append(f"Attachment: {stored.filename} ({stored.mime}, {len(stored.data)} bytes).")
             if stored.mime == "text/plain":
                 start = stored.data[:200].decode("utf-8", "replace").strip()
                 notes.append(f'Text of {stored.filename}: "{start}".')
-        if kinds.count("image") > _filetypes.MAX_IMAGES_PER_MESSAGE:
+        if kinds.count("image") > _rules.IMAGES_PER_MESSAGE:
             return (422, f"Invalid params: only one image per message is allowed (messages[{index}])"), Extras()
         images += kinds.count("image")
         state = message.get("functions_state_id") or message.get("tools_state_id") or message.get("tool_state_id")
@@ -59,8 +59,8 @@ def read_extras(request: dict[str, Any], version: str, owner: str, files: FileSt
             if state not in state_ids:
                 return (422, f"Invalid params: unknown functions_state_id {state}"), Extras()
             notes.append(f"Tool state from an earlier turn: {state}.")
-    if images > _filetypes.MAX_IMAGES_PER_REQUEST:
-        return (422, f"Invalid params: at most {_filetypes.MAX_IMAGES_PER_REQUEST} images per request"), Extras()
+    if images > _rules.IMAGES_PER_REQUEST:
+        return (422, f"Invalid params: at most {_rules.IMAGES_PER_REQUEST} images per request"), Extras()
     allowed, forced = _image_tool(request, version)
     last_user = next((_text(m, version) for m in reversed(messages) if m.get("role") == "user"), "")
     return None, Extras(tuple(notes), forced or (allowed and bool(_WANTS_PICTURE.search(last_user))))

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._api import API, RecordedRequest, StreamRecord
+from ._api import API
 from ._certs import CertificateSet, make_certificates
 from ._faults import Fault
+from ._records import RecordedRequest, StreamRecord
 from ._server import Server
 
 __all__ = ["DEFAULT_CREDENTIALS", "Emulator"]

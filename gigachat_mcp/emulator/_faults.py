@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from . import _endpoints
+
 __all__ = ["ENDPOINTS", "Fault", "FaultQueue"]
 
-ENDPOINTS = ("oauth", "token", "chat", "models", "tokens_count", "embeddings", "balance", "upload", "files", "file",
-             "file_delete", "file_content", "ai_check", "any")
+ENDPOINTS = (*_endpoints.ENDPOINTS, "any")  # every endpoint the routing table names, or any of them
 
 
 @dataclass

@@ -1,8 +1,7 @@
 """Files on the emulated service: multipart upload, listing, download, deletion, and the pictures it draws.
 
-Files are private to the key (the token's owner) that uploaded them, as on the real service. Uploads are
-checked against the service's rules (the same table the client checks before sending): supported types and
-the per-kind size limits, answered with the service's error shapes.
+Files are private to the key (the token's owner) that uploaded them, as on the real service. What the service
+accepts is stated in `_rules`; this module keeps what was accepted.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..client import _filetypes
+from . import _rules
 
-__all__ = ["DRAWN_JPEG", "FileStore", "StoredFile", "parse_multipart", "purpose_of", "upload_problem"]
+__all__ = ["DRAWN_JPEG", "FileStore", "StoredFile", "parse_multipart", "purpose_of"]
 
 # A real 64x64 baseline JPEG (a cat's face), so a client can open what "GigaChat" drew in any image decoder.
 DRAWN_JPEG = base64.b64decode(
@@ -63,7 +62,7 @@ class FileStore:
 
     def add(self, owner: str, filename: str, data: bytes, purpose: str = "general", mime: str | None = None) -> StoredFile:
         stored = StoredFile(str(uuid.uuid4()), owner, filename, purpose, data, int(time.time()),
-                            mime or _filetypes.mime_of(filename))
+                            mime or _rules.mime_of(filename))
         with self._lock:
             self._files[stored.id] = stored
         return stored
@@ -92,22 +91,6 @@ class FileStore:
     def draw(self, owner: str) -> StoredFile:
         """What the image tool makes: a JPEG the key that asked for it may download."""
         return self.add(owner, f"{uuid.uuid4().hex[:8]}.jpg", DRAWN_JPEG, purpose="general", mime="image/jpeg")
-
-
-def upload_problem(fields: dict[str, tuple[str | None, bytes]]) -> tuple[int, str] | None:
-    """The service's answer to an upload it refuses, or None when it is fine."""
-    if "file" not in fields or fields["file"][0] is None:
-        return 400, "Invalid params: a multipart field 'file' with a filename is required"
-    purpose = purpose_of(fields)
-    if purpose not in ("general", "assistant"):
-        return 422, f"Invalid params: purpose must be general or assistant, not {purpose!r}"
-    filename, data = fields["file"]
-    kind = _filetypes.kind_of(filename or "")
-    if kind is None:
-        return 415, f"Unsupported file type: {filename}. Supported: {_filetypes.SUPPORTED}"
-    if len(data) > _filetypes.KIND_LIMITS[kind]:
-        return 413, "Payload too large"
-    return None
 
 
 def purpose_of(fields: dict[str, tuple[str | None, bytes]]) -> str:

@@ -22,9 +22,10 @@ from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from gigachat_mcp import Settings
-from gigachat_mcp._app import _reading, page_html
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.live_view import page_html
+from gigachat_mcp.server.live_view import reading as _reading
 
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 

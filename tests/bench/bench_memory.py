@@ -19,8 +19,8 @@ from _common import emulator_process, quiet_environment, settings_from
 from mcp import Client
 
 from gigachat_mcp import Settings
-from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
 
 
 def traced_kib() -> float:

@@ -32,8 +32,8 @@ from mcp import Client  # noqa: E402
 
 import gigachat_mcp  # noqa: E402
 from gigachat_mcp import Settings  # noqa: E402
-from gigachat_mcp._team.state import open_state  # noqa: E402
 from gigachat_mcp.server import build_server  # noqa: E402
+from gigachat_mcp.server.state import open_state  # noqa: E402
 from tests.team.servers import RedisServer, free_port  # noqa: E402
 
 

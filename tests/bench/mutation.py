@@ -5,8 +5,8 @@
     python tests/bench/mutation.py --list            # count the mutants per module, run nothing
 
 A small AST mutator (mutmut 3 rewrites whole packages into trampolines and wants its own layout; this needs
-only the standard library). Each mutant is one change to one line of gigachat_mcp/client/*.py or
-gigachat_mcp/server.py: a comparison flipped (< to <=, == to !=, in to not in), an arithmetic operator
+only the standard library). Each mutant is one change to one line of gigachat_mcp/client/*.py or the
+server's chat tools, results and errors (gigachat_mcp/server/): a comparison flipped (< to <=, == to !=, in to not in), an arithmetic operator
 swapped, a number nudged, True/False swapped, and/or swapped, a `not` dropped, a call statement or a return
 value removed. Docstrings, log calls, annotations and messages are left alone: a reworded message is not a bug.
 Each mutant runs in a copy of the checkout with the module's own fast test subset (`pytest -x`, a timeout per
@@ -34,8 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the fast tests that are about it (the whole suite is minutes; these are seconds)
 TESTS = {
     "gigachat_mcp/client/_sse.py": ["tests/client/test_sse.py", "tests/client/test_chat.py"],
-    "gigachat_mcp/client/_wire.py": ["tests/client/test_wire_units.py", "tests/client/test_chat.py", "tests/client/test_failures.py",
-                                     "tests/sdk/test_official_sdk.py", "tests/client/test_sse.py"],
+    **{f"gigachat_mcp/client/_wire/{name}.py": ["tests/client/test_wire_units.py", "tests/client/test_chat.py",
+                                                "tests/client/test_failures.py", "tests/sdk/test_official_sdk.py",
+                                                "tests/client/test_sse.py"]
+       for name in ("_call", "_messages", "_tools", "_chat", "_chat_v1", "_chat_v2", "_filters", "_endpoints",
+                    "_errors")},
     "gigachat_mcp/client/_retry.py": ["tests/client/test_policies.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_tokens.py": ["tests/client/test_tokens.py", "tests/client/test_policies.py",
                                        "tests/client/test_cache_and_tls_units.py"],
@@ -45,13 +48,15 @@ TESTS = {
                                     "tests/client/test_cache_and_tls_units.py"],
     "gigachat_mcp/client/_http.py": ["tests/client/test_failures.py", "tests/faults/test_tls_and_cache.py",
                                      "tests/client/test_settings.py"],
-    "gigachat_mcp/client/_client.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
-                                       "tests/client/test_policies.py"],
+    **{f"gigachat_mcp/client/{name}.py": ["tests/client/test_chat.py", "tests/client/test_failures.py",
+                                          "tests/client/test_policies.py", "tests/client/test_files.py"]
+       for name in ("_base", "_sync", "_async", "_flows")},
     "gigachat_mcp/client/_errors.py": ["tests/client/test_settings.py", "tests/client/test_failures.py"],
     "gigachat_mcp/client/_types.py": ["tests/client/test_chat.py", "tests/client/test_sse.py",
                                       "tests/client/test_cache_and_tls_units.py"],
-    "gigachat_mcp/server.py": ["tests/server/test_server.py", "tests/server/test_tool_annotations.py",
-                               "tests/faults/test_secrets.py"],
+    **{module: ["tests/server/test_server.py", "tests/server/test_tool_annotations.py", "tests/faults/test_secrets.py"]
+       for module in ("gigachat_mcp/server/tools_chat.py", "gigachat_mcp/server/results.py",
+                      "gigachat_mcp/server/errors.py")},
 }
 SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,

@@ -20,7 +20,7 @@ def one_line(stderr: str) -> str:
 
 
 @pytest.mark.parametrize(("args", "env", "fragment"), [
-    (["ask", "--max-tokens", "-1", "hi"], {}, "max_tokens must be a whole number of 1 or more, not -1."),
+    (["ask", "--max-tokens", "-1", "hi"], {}, "argument --max-tokens: must be a whole number of 1 or more, not -1"),
     (["ask", "-t", "abc", "hi"], {}, "argument -t/--temperature: invalid float value: 'abc'"),
     (["ask", "hi"], {"GIGACHAT_TIMEOUT": "-5"}, "GIGACHAT_TIMEOUT must be a positive number of seconds, not -5."),
     (["ask", "hi"], {"GIGACHAT_SCOPE": "x"}, "GIGACHAT_SCOPE='x' is not a GigaChat scope"),

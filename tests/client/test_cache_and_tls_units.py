@@ -13,7 +13,8 @@ import pytest
 
 from gigachat_mcp import TLSError
 from gigachat_mcp.client._tls import tls_error_from
-from gigachat_mcp.client._tokens import FileTokenCache, Token
+from gigachat_mcp.client._tokens import FileTokenCache
+from gigachat_mcp.client._types import Token
 
 URL = "https://api.giga.example/v1/chat/completions"
 

@@ -293,10 +293,10 @@ def test_an_error_event_before_any_text_is_the_typed_error_of_its_status(emulato
 def test_a_stream_retry_waits_the_backoff_first(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from gigachat_mcp.client import _client
+    from gigachat_mcp.client import _sync
 
     slept: list[float] = []
-    monkeypatch.setattr(_client, "time", SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter))
+    monkeypatch.setattr(_sync, "time", SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter))
     emulator.add_fault("chat", event="error", after_chunks=0, status=503)
     with sync_client(emulator, retry_backoff_factor=0.5) as giga:
         assert "heard" in "".join(c.text for c in giga.stream("again"))

@@ -125,6 +125,24 @@ def test_threads_attaching_the_same_content_upload_it_once(giga: GigaChat, emula
     assert _uploads(emulator) == 1
 
 
+def test_a_failed_upload_lets_the_next_attach_of_that_content_try_again(emulator: Emulator, doc: Path) -> None:
+    """The content's upload lock is let go when its upload fails, in both clients (one flow serves them)."""
+    with sync_client(emulator) as giga:
+        emulator.add_fault("upload", status=503)
+        with pytest.raises(APIError):
+            giga.chat("first", attachments=[doc])
+        assert "Attachment: report.txt" in giga.chat("second", attachments=[doc]).text
+
+    async def main() -> None:
+        async with async_client(emulator) as agiga:
+            emulator.add_fault("upload", status=503)
+            with pytest.raises(APIError):
+                await agiga.chat("first", attachments=[doc])
+            assert "Attachment: report.txt" in (await agiga.chat("second", attachments=[doc])).text
+    asyncio.run(main())
+    assert _uploads(emulator) == 4
+
+
 def test_rules_are_checked_before_anything_is_sent(giga: GigaChat, emulator: Emulator, tmp_path: Path) -> None:
     exe = tmp_path / "tool.exe"
     exe.write_bytes(b"MZ")

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from gigachat_mcp import APIError, GigaChatConnectionError, RateLimitError
-from gigachat_mcp.client import _client
+from gigachat_mcp.client import _sync
 from gigachat_mcp.client._retry import RetryPlan
 from gigachat_mcp.client._settings import Settings
-from gigachat_mcp.client._tokens import Token
+from gigachat_mcp.client._types import Token
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import sync_client
 
@@ -83,7 +83,7 @@ def test_the_client_sleeps_what_the_server_asks_at_the_edge(emulator: Emulator,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Retry-After: 30 is waited (the sleep is recorded, not slept) and the answer arrives; 30.01 is not."""
     slept: list[float] = []
-    monkeypatch.setattr(_client, "time", SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter))
+    monkeypatch.setattr(_sync, "time", SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter))
     emulator.add_fault("chat", status=429, headers={"Retry-After": "30"})
     with sync_client(emulator) as giga:
         assert "heard" in giga.chat("patience").text

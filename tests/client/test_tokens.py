@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import stat
@@ -10,12 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gigachat_mcp import GigaChat
-from gigachat_mcp.client._tokens import Token
+from gigachat_mcp.client._types import Token
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import async_client, sync_client
 
@@ -59,6 +61,51 @@ def test_a_second_client_reuses_the_cached_token(emulator: Emulator, token_cache
     with sync_client(emulator) as second:
         second.chat("two")
     assert emulator.oauth_calls == 1
+
+
+class DictTokenCache:
+    """A token cache every replica shares, as a team server makes one (here a dict instead of Redis)."""
+
+    def __init__(self, store: dict[str, Token], key: str) -> None:
+        self.path = f"the shared dict, key {key}"
+        self._store = store
+        self._key = key
+
+    def load(self) -> Token | None:
+        return self._store.get(self._key)
+
+    def save(self, token: Token) -> None:
+        self._store[self._key] = token
+
+    def discard(self, value: str) -> None:
+        if self.load() is not None and self._store[self._key].value == value:
+            del self._store[self._key]
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        yield
+
+
+def test_a_shared_token_cache_serves_the_clients_it_is_handed_to_and_no_other(emulator: Emulator,
+                                                                              token_cache: Path) -> None:
+    shared: dict[str, Token] = {}
+
+    def caches(key: str) -> DictTokenCache:
+        return DictTokenCache(shared, key)
+
+    with sync_client(emulator, shared_tokens=caches) as giga:
+        giga.chat("one")
+    [token] = shared.values()
+    assert token.value.startswith("emu-") and cache_files(token_cache) == []  # not on this machine's disk
+    from gigachat_mcp.client import _tokens
+
+    _tokens._sources.clear()  # another replica: its memory is empty, the shared cache holds the token
+    with sync_client(emulator, shared_tokens=caches) as replica:
+        replica.chat("two")
+    assert emulator.oauth_calls == 1
+    with sync_client(emulator) as plain:  # a client without it keeps to its file cache: nothing was installed
+        plain.chat("three")
+    assert emulator.oauth_calls == 2 and len(cache_files(token_cache)) == 1
 
 
 def test_memory_cache_writes_no_file(emulator: Emulator, token_cache: Path) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gigachat_mcp import AuthenticationError, FunctionCall, InvalidRequestError
-from gigachat_mcp.client import _toolrun, _wire
+from gigachat_mcp.client import _flows, _wire
 
 
 def test_v2_usage_without_details_counts_no_cached_tokens() -> None:
@@ -90,14 +90,14 @@ def test_run_tools_refuses_a_call_it_cannot_run_and_tells_the_model_why() -> Non
         return "sunny"
 
     tools = _wire.normalise_tools([weather])
-    assert _toolrun.refusal(tools, FunctionCall("weather", {"city": "Omsk"})) is None
-    unknown = _toolrun.refusal(tools, FunctionCall("stocks", {}))
+    assert _flows.refusal(tools, FunctionCall("weather", {"city": "Omsk"})) is None
+    unknown = _flows.refusal(tools, FunctionCall("stocks", {}))
     assert unknown is not None and (unknown["role"], unknown["name"]) == ("function", "stocks")
     assert json.loads(unknown["content"]) == {
         "error": "LookupError: there is no function 'stocks' to run; the functions are: weather", "function": "stocks"}
-    garbled = _toolrun.refusal(tools, FunctionCall("weather", {"_raw": "{city: Omsk"}))
+    garbled = _flows.refusal(tools, FunctionCall("weather", {"_raw": "{city: Omsk"}))
     assert garbled is not None and json.loads(garbled["content"]) == {
         "error": "ValueError: the arguments were not a JSON object", "function": "weather"}
-    failed = _toolrun.result_message(FunctionCall("weather", {}), error=KeyError("city"))
+    failed = _flows.result_message(FunctionCall("weather", {}), error=KeyError("city"))
     assert json.loads(failed["content"])["error"] == "KeyError: 'city'"
-    assert json.loads(_toolrun.result_message(FunctionCall("weather", {}), value={"t": 3})["content"]) == {"t": 3}
+    assert json.loads(_flows.result_message(FunctionCall("weather", {}), value={"t": 3})["content"]) == {"t": 3}

@@ -18,9 +18,9 @@ from IPython.utils.capture import capture_output
 from mcp import Client
 
 from gigachat_mcp import AsyncGigaChat, GigaChat, GigaChatError, Settings, StreamError
-from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
 
 PROMPT = "matrix question [emulator words=12]"
 SETTINGS = {"timeout": 1.0, "retry_backoff_factor": 0.01, "token_cache": "memory"}

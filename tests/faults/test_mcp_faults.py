@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from gigachat_mcp import Settings
-from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.anyio

@@ -10,9 +10,9 @@ import pytest
 from mcp import Client
 
 from gigachat_mcp import Settings
-from gigachat_mcp._arguments import ArgumentProblem, check
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.arguments import ArgumentProblem, check
 
 pytestmark = pytest.mark.anyio
 ERAS = ["auto", "legacy"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gigachat_mcp._files_access import FileAccessDenied, allowed_roots, resolve
+from gigachat_mcp.server.file_access import FileAccessDenied, allowed_roots, resolve
 
 
 def test_relative_paths_are_tried_under_every_root(tmp_path: Path) -> None:

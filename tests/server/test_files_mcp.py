@@ -156,7 +156,8 @@ async def test_client_roots_allow_their_directories(emulator: Emulator, tree: di
     async def roots(context) -> types.ListRootsResult:
         return types.ListRootsResult(roots=[types.Root(uri=allowed.as_uri(), name="project")])
 
-    async with Client(server_for(emulator), mode="legacy", list_roots_callback=roots) as client:
+    local = build_server(settings_for(emulator), trust_client_roots=True)  # as over stdio: the client is local
+    async with Client(local, mode="legacy", list_roots_callback=roots) as client:
         ok = await client.call_tool("chat", {"prompt": "read", "attachments": [str(allowed / "docs" / "notes.txt")]})
         outside = await client.call_tool("chat", {"prompt": "x", "attachments": [str(tree["outside"] / "private.txt")]})
     assert 'Text of notes.txt: "meeting at noon"' in ok.structured_content["text"]

@@ -12,10 +12,10 @@ from mcp import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from gigachat_mcp._app import VIEW_URI
-from gigachat_mcp._conversations import ConversationStore, UnknownConversation
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore, UnknownConversation
+from gigachat_mcp.server.live_view import VIEW_URI
 from tests.server.test_server import ERAS, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -209,8 +209,8 @@ async def test_only_who_may_read_a_conversation_reads_or_stops_its_answer(emulat
 
 
 async def test_a_huge_answer_comes_in_bounded_slices() -> None:
-    from gigachat_mcp._app._reading import MAX_TEXT, Changes, read_slice
-    from gigachat_mcp._conversations import Conversation
+    from gigachat_mcp.server.conversations import Conversation
+    from gigachat_mcp.server.live_view.reading import MAX_TEXT, Changes, read_slice
 
     conversation = Conversation(id="0" * 16)
     conversation.begin("long", "GigaChat-2", 40)

@@ -12,9 +12,9 @@ import pytest
 from mcp import Client, MCPError, types
 
 from gigachat_mcp import Settings
-from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.anyio

@@ -1,6 +1,6 @@
 """The conversation store's rules, as a caller notices them: a conversation that is still answering refuses a
 second turn and is never dropped by the cap, and the cap drops the least recently used conversation, not the
-oldest. Each test fails when its rule is taken out of `_conversations.py` / `server.py`."""
+oldest. Each test fails when its rule is taken out of `server/conversations.py` / `server/tools_chat.py`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from mcp import Client, MCPError
 
 from gigachat_mcp import Settings
-from gigachat_mcp._conversations import ConversationStore
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.conversations import ConversationStore
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gigachat_mcp._team.auth import AuthFileError, StaticTokenVerifier, load_token_file
+from gigachat_mcp.server.http.auth import AuthFileError, StaticTokenVerifier, load_token_file
 from tests.helpers import gigachat_mcp_command, subprocess_env
 
 pytestmark = pytest.mark.anyio

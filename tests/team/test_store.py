@@ -9,9 +9,9 @@ import redis
 from mcp import Client
 
 from gigachat_mcp import Settings
-from gigachat_mcp._team.state import open_state
 from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
+from gigachat_mcp.server.state import open_state
 from tests.helpers import FAST_RETRIES
 
 pytestmark = pytest.mark.anyio

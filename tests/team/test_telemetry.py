@@ -46,6 +46,6 @@ def test_gigachat_calls_are_spans_under_the_mcp_tool_span(emulator: Emulator) ->
 
 
 def test_without_an_exporter_nothing_is_recorded() -> None:
-    code = ("from gigachat_mcp._team.telemetry import chat_span\n"
+    code = ("from gigachat_mcp.server.http.telemetry import chat_span\n"
             "with chat_span('m') as span: print(span.recording)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

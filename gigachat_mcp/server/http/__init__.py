@@ -1,0 +1,1 @@
+"""The HTTP deployment of the server: serving with health and a graceful drain, auth, telemetry, JSON logs."""

@@ -1,0 +1,86 @@
+"""The connection to Redis every Redis-backed piece shares, and what an unreachable Redis means to a user."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .interfaces import StateUnavailable
+
+__all__ = ["UNREACHABLE", "RedisLink", "safe_url"]
+
+log = logging.getLogger("gigachat_mcp.server")
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+T = TypeVar("T")
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class RedisLink:
+    """One asyncio client (a pool that reconnects by itself), the key prefix, and this replica's id."""
+
+    def __init__(self, url: str, prefix: str, max_connections: int = 128) -> None:
+        self.url = url
+        self.shown = safe_url(url)
+        self.prefix = prefix.rstrip(":")
+        self.replica = uuid.uuid4().hex[:12]
+        # A connection broken by a Redis restart is replaced and the command sent again (once, at once): what
+        # failed before reaching Redis is safe to repeat, and every write here is idempotent or checked.
+        # A bounded pool that waits for a free connection: a burst of chats queues briefly instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=30,
+                                                        socket_timeout=3, socket_connect_timeout=2,
+                                                        health_check_interval=15, retry=Retry(NoBackoff(), 1),
+                                                        retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        self.redis: Any = aioredis.Redis(connection_pool=pool)
+        self.round_trips = 0  # counted for the benchmark: one per command or pipeline sent
+        self._warned_at = 0.0
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def unavailable(self) -> StateUnavailable:
+        return StateUnavailable(f"The team server cannot reach its Redis ({self.shown}). It reconnects by itself; "
+                                "retry in a few seconds. If it persists, ask the operator to check Redis.")
+
+    def warn(self, what: str, exc: BaseException) -> None:
+        """Log an unreachable Redis at most every 10 s (not per chunk)."""
+        now = time.monotonic()
+        if now - self._warned_at > 10:
+            self._warned_at = now
+            log.warning("Redis %s unreachable while %s (%s); will retry", self.shown, what, type(exc).__name__)
+
+    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one round trip; an unreachable Redis becomes StateUnavailable with what to do."""
+        self.round_trips += 1
+        try:
+            return await operation()
+        except UNREACHABLE as exc:
+            self.warn("serving a request", exc)
+            raise self.unavailable() from None
+
+    async def ping(self) -> str | None:
+        try:
+            await self.redis.ping()
+            return None
+        except UNREACHABLE:
+            return f"Redis {self.shown} is unreachable"
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
