@@ -83,7 +83,8 @@ def build_server(
                   trust_client_roots=trust_client_roots)
     store = parts.store
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
-                    runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id))
+                    runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
+                    owner_of=current_owner)
     bus.subscribe(view.on_event)
     server = CheckedServer(
         "gigachat",
