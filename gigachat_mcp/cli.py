@@ -94,6 +94,9 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     serve.add_argument("--port", type=port, default=8000, help="HTTP port (default 8000)")
     serve.add_argument("--emulator", action="store_true", help="answer from the built-in emulator, not GigaChat")
+    serve.add_argument("--conversations-per-user", type=int, metavar="N",
+                       help="conversations each user keeps, least recently used idle one dropped first (default 100, "
+                            "or GIGACHAT_MCP_CONVERSATIONS_PER_USER)")
     team = serve.add_argument_group("team server (streamable-http)")
     team.add_argument("--redis", metavar="URL", help="keep conversations, subscriptions, tokens and stream slots in "
                                                      "Redis so replicas share them (or GIGACHAT_MCP_REDIS_URL)")

@@ -74,7 +74,7 @@ def module_level_imports(path: Path) -> set[str]:
 
 
 SERVER = "gigachat_mcp/server/"
-COMMANDS = ("gigachat_mcp/_commands/", "gigachat_mcp/commands/")  # one module per subcommand, run on demand
+COMMANDS = ("gigachat_mcp/commands/",)  # one module per subcommand, run on demand
 
 
 def test_only_the_server_imports_mcp_the_commands_lazily_and_only_the_magics_import_ipython() -> None:

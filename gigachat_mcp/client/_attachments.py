@@ -8,18 +8,20 @@ client. Only local disk is touched here (stat, a hashing read); the network is t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import _filetypes as ft
 from ._errors import InvalidRequestError
 from ._types import FileInfo
 
-__all__ = ["Local", "check_attachments", "check_rules", "classify", "content_key", "describe", "kind_of_info", "source_name"]
+__all__ = ["Local", "check_attachments", "check_rules", "classify", "content_key", "describe", "kind_of_info",
+           "open_local", "source_name"]
 
 _FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_CHUNK = 1 << 20
@@ -123,11 +125,24 @@ def content_key(local: Local) -> str:
     if local.data is not None:
         digest.update(local.data)
     else:
-        assert local.path is not None
-        with open(local.path, "rb") as handle:
+        with open_local(local) as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
     return f"{digest.hexdigest()}:{local.mime}"
+
+
+@contextlib.contextmanager
+def open_local(local: Local) -> Iterator[BinaryIO]:
+    """The file behind `local`, opened for reading; a file gone or unreadable since it was classified is an
+    InvalidRequestError naming it, not a bare OSError."""
+    assert local.path is not None
+    try:
+        handle = open(local.path, "rb")  # noqa: SIM115 - closed by the with below, after the error is mapped
+    except OSError as exc:
+        raise InvalidRequestError(f"Cannot attach {local.path!r}: {exc.strerror or exc} (it changed after it was "
+                                  "checked; attach it again).") from None
+    with handle:
+        yield handle
 
 
 def source_name(file: Any) -> str | None:

@@ -1,7 +1,7 @@
 """The service's file rules in one table: which types GigaChat reads, how large each kind may be, how many images.
 
-Pure data and lookups (no I/O). The client checks these before it sends anything; the emulator enforces the
-same table, so a test that passes against the emulator meets the rules the real service documents.
+Pure data and lookups (no I/O). The client checks these before it sends anything. The emulator states the
+service's rules itself (`emulator/_rules.py`, from the documentation), so a wrong entry here is caught by it.
 """
 
 from __future__ import annotations

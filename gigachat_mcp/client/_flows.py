@@ -149,7 +149,7 @@ class FileBook:
 def upload(base_url: str, files: FileBook, local: Local, file: Any, purpose: str) -> Flow[FileInfo]:
     """Upload `local`: streamed from disk when it has a path, else its bytes (or the open binary `file`)."""
     if local.path is not None:
-        with open(local.path, "rb") as handle:
+        with _attachments.open_local(local) as handle:
             info = yield Send(_wire.upload_call(base_url, local.filename, handle, local.mime, purpose))
     else:
         content = local.data if local.data is not None else file

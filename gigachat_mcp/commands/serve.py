@@ -16,6 +16,8 @@ from ._common import USAGE, fail, settings_for
 from ._optional import redis_missing
 from ._signals import clean_up_on
 
+CAP_VARIABLE = "GIGACHAT_MCP_CONVERSATIONS_PER_USER"
+DEFAULT_CAP = 100
 TEAM_FLAGS = ("redis", "auth_tokens", "oauth_issuer", "allowed_host", "insecure_no_auth", "requests_per_minute",
               "streams_per_user")
 
@@ -28,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
         use_json_logs()
     http = args.transport == "streamable-http"
+    try:
+        cap = conversations_per_user(args)
+    except ValueError as exc:
+        return fail(str(exc), USAGE)
     if http and not _port_is_free(args.host, args.port):
         return fail(f"port {args.port} on {args.host} is already in use: stop what holds it, or pick another with "
                     "--port.", USAGE)
@@ -41,22 +47,39 @@ def run(args: argparse.Namespace) -> int:
             # A host ends stdio by closing stdin, or by a signal. mcp reads stdin in a worker thread that only an
             # EOF ends, so no orderly shutdown can finish: on Ctrl-C too, run the exit hooks and go.
             with clean_up_on("SIGINT"):  # the client runs on this machine: its roots name our directories
-                build_server(settings, trust_client_roots=True).run()
+                build_server(settings, trust_client_roots=True, max_conversations=cap).run()
             return 0
         if not _team_requested(args):  # one process, as before: nothing more on the path
-            server = build_server(settings)
+            server = build_server(settings, max_conversations=cap)
             # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, then raises them again
             with contextlib.suppress(KeyboardInterrupt):
                 server.run(transport="streamable-http", host=args.host, port=args.port)
             return 0
-        return _serve_team(args, settings)
+        return _serve_team(args, settings, cap)
+
+
+def conversations_per_user(args: argparse.Namespace) -> int:
+    """The per-principal conversation cap: --conversations-per-user, else the variable, else 100."""
+    raw = getattr(args, "conversations_per_user", None)
+    if raw is None:
+        raw = os.environ.get(CAP_VARIABLE) or None
+    if raw is None:
+        return DEFAULT_CAP
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"--conversations-per-user (or {CAP_VARIABLE}) must be a whole number of 1 or more, not "
+                         f"{raw!r}: how many conversations each user keeps (default {DEFAULT_CAP}).")
+    return value
 
 
 def _team_requested(args: argparse.Namespace) -> bool:
     return any(getattr(args, name, None) for name in TEAM_FLAGS) or args.host not in ("127.0.0.1", "localhost", "::1")
 
 
-def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
+def _serve_team(args: argparse.Namespace, settings: Settings | None, cap: int) -> int:
     from .. import ConfigError, Settings
     from ..server import build_server
     from ..server.http.serving import ExposureRefused, HttpOptions, check_exposure, serve_http
@@ -92,7 +115,7 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None) -> int:
     redis_url = args.redis or os.environ.get("GIGACHAT_MCP_REDIS_URL")
     if missing := redis_missing(redis_url):
         return fail(missing, USAGE)
-    state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings,
+    state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings, max_conversations=cap,
                        requests_per_minute=args.requests_per_minute, streams_per_principal=args.streams_per_user,
                        lease=args.lease_seconds)
     server = build_server(settings, state=state, auth=auth)

@@ -85,7 +85,8 @@ def build_server(
     state.stoppers.append(  # a draining HTTP server stops what is left after --grace (http/drain.py)
         lambda why: sum(current.runner.stop_all(why) for current in parts.running if current.runner))
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
-                    runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id))
+                    runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
+                    owner_of=current_owner)
     bus.subscribe(view.on_event)
     server = CheckedServer(
         "gigachat",

@@ -44,7 +44,8 @@ class Live:
             streams = s.max_connections or (1 if s.scope == "GIGACHAT_API_PERS" else 10)
             client = AsyncGigaChat(s, shared_tokens=self.state.shared_tokens)
             self.runner = TurnRunner(client, max_streams=streams, interval=self.progress_interval,
-                                     tail=self.progress_tail, limiter=self.state.limiter(streams))
+                                     tail=self.progress_tail, limiter=self.state.limiter(streams),
+                                     claim=self.state.claim_files)
         return self.runner
 
 

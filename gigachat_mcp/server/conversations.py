@@ -1,7 +1,8 @@
 """Conversations the MCP server keeps: bounded, with the answer in flight readable at any moment.
 
-Caps keep memory flat however long the server runs: at most `max_conversations` (the least recently used is
-dropped) and `max_messages` per conversation (the oldest exchanges are dropped; the system prompt stays).
+Caps keep memory flat however long the server runs: at most `max_conversations` per principal (its least
+recently used idle one is dropped; never another principal's, never one answering) and `max_messages` per
+conversation (the oldest exchanges are dropped; the system prompt stays).
 The answer in flight is a list of parts, so appending a chunk is O(1) and a bounded tail is cheap.
 
 A cancelled exchange stays in the transcript, marked `"cancelled": true`, so the person can still read the half
@@ -16,6 +17,8 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from .state.interfaces import ConversationCapReached
 
 __all__ = ["ID_PATTERN", "Conversation", "ConversationStore", "UnknownConversation"]
 
@@ -169,22 +172,33 @@ class Conversation:
 
 
 class ConversationStore:
-    """Conversations by id, least recently used dropped first; a busy one is never dropped."""
+    """Conversations by id, at most `max_conversations` per owner (a principal; None without auth): at the cap the
+    owner's least recently used idle conversation is dropped; a busy one is never dropped, nor another owner's."""
 
     def __init__(self, max_conversations: int = 100, max_messages: int = 40) -> None:
         if max_conversations < 1 or max_messages < 2:
             raise ValueError("max_conversations must be >= 1 and max_messages >= 2")
         self.max_conversations = max_conversations
         self.max_messages = max_messages
-        self._items: OrderedDict[str, Conversation] = OrderedDict()
+        self._items: dict[str, Conversation] = {}
+        self._owners: dict[str, str | None] = {}
+        self._recent: dict[str | None, OrderedDict[str, None]] = {}  # owner -> its ids, least recently used first
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def create(self, system: str | None) -> Conversation:
+    def create(self, system: str | None, owner: str | None = None) -> Conversation:
+        """Raises ConversationCapReached when the owner is at the cap and all its conversations are answering."""
+        mine = self._recent.setdefault(owner, OrderedDict())
+        if len(mine) >= self.max_conversations:
+            victim = next((cid for cid in mine if not self._items[cid].busy), None)
+            if victim is None:
+                raise ConversationCapReached(self.max_conversations)
+            del mine[victim], self._items[victim], self._owners[victim]
         conversation = Conversation(id=uuid.uuid4().hex[:16], system=system)
         self._items[conversation.id] = conversation
-        self._evict()
+        self._owners[conversation.id] = owner
+        mine[conversation.id] = None
         return conversation
 
     def get(self, conversation_id: str) -> Conversation:
@@ -192,18 +206,16 @@ class ConversationStore:
             conversation = self._items[conversation_id]
         except KeyError:
             raise UnknownConversation(conversation_id) from None
-        self._items.move_to_end(conversation_id)
+        self._recent[self._owners[conversation_id]].move_to_end(conversation_id)
         return conversation
 
     def peek(self, conversation_id: str) -> Conversation | None:
         return self._items.get(conversation_id)
 
-    def ids(self) -> list[str]:
-        return list(reversed(self._items))
+    def owner_of(self, conversation_id: str) -> str | None:
+        """The owner of a kept conversation (None without auth, or when the id is unknown)."""
+        return self._owners.get(conversation_id)
 
-    def _evict(self) -> None:
-        while len(self._items) > self.max_conversations:
-            victim = next((cid for cid, c in self._items.items() if not c.busy), None)
-            if victim is None:
-                return
-            del self._items[victim]
+    def ids(self, owner: str | None = None) -> list[str]:
+        """The owner's conversation ids, most recently used first."""
+        return list(reversed(self._recent.get(owner, ())))

@@ -13,7 +13,7 @@ from .access import current_owner
 from .context import Ctx, Live, Parts
 from .errors import missing_conversation
 from .names import CONVERSATION_URI, FILE_URI, MODELS_URI, conversation_uri
-from .state import StateUnavailable
+from .state import StateUnavailable, UnknownFile
 
 __all__ = ["register_resources"]
 
@@ -32,10 +32,13 @@ def register_resources(server: MCPServer[Live], parts: Parts) -> None:
 
     @server.resource(FILE_URI, title="GigaChat file", mime_type="image/jpeg")
     async def file_resource(file_id: str) -> bytes:
-        """A file GigaChat made (drawn images are JPEG) or this key uploaded, as a blob."""
+        """A file GigaChat made (drawn images are JPEG) or this key uploaded, as a blob; with auth, only a file
+        the caller's own turns drew or uploaded."""
         try:
-            return await parts.current().require().client.download_file(file_id)
-        except (GigaChatError, ToolError) as exc:
+            running = parts.current()
+            await parts.shared.check_file(current_owner(), file_id)
+            return await running.require().client.download_file(file_id)
+        except (GigaChatError, ToolError, UnknownFile, StateUnavailable) as exc:
             raise ResourceError(str(exc)) from None
 
     @server.resource(MODELS_URI, title="GigaChat models", mime_type="application/json")

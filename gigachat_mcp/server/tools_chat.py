@@ -21,9 +21,9 @@ from .attachments import InlineFile, prepare_attachments
 from .context import Ctx, Live, Parts, live
 from .conversations import Conversation
 from .errors import BUSY, explain
-from .names import ID_PATTERN, MODEL_PATTERN, conversation_uri
+from .names import FILE_ID, ID_PATTERN, MODEL_PATTERN, conversation_uri
 from .results import ChatAnswer, answer_result, with_images, with_sources
-from .state import ConversationBusy, LimitExceeded, StateUnavailable
+from .state import ConversationBusy, LimitExceeded, StateUnavailable, UnknownFile
 from .turns import Publish, TurnRunner
 
 __all__ = ["register_chat_tools"]
@@ -86,6 +86,7 @@ def _add_chat(server: MCPServer[Live], parts: Parts) -> None:
         state = live(ctx)
         runner = state.require()
         owner = current_owner()
+        await _check_file_ids(parts, owner, attachments)
         ready = await prepare_attachments(ctx, runner.client.settings, attachments, inline_attachments,
                                           parts.trust_client_roots)
         chosen = model or runner.client.settings.model
@@ -152,15 +153,28 @@ async def begin_turn(parts: Parts, held: AsyncExitStack, owner: str | None, conv
             await shared.quotas.admit(owner or "")
             await held.enter_async_context(shared.quotas.stream(owner or ""))
         file_ids = await attachments() if attachments is not None else None  # admitted: now upload
+        if file_ids and shared.files is not None:  # the uploaded content is the caller's from now on
+            await shared.files.claim(owner, file_ids)
         conversation = await _conversation(parts, conversation_id, system, owner)
         return conversation, await store.begin(conversation, prompt, model, file_ids)
     except GigaChatError as exc:
         raise ToolError(str(exc)) from None
     except LimitExceeded as exc:
         raise ToolError(str(exc)) from None
-    except ConversationBusy:
-        raise ToolError(BUSY.format(conversation_id)) from None
+    except ConversationBusy as exc:
+        raise ToolError(BUSY.format(exc.args[0])) from None
     except StateUnavailable as exc:
+        raise ToolError(str(exc)) from None
+
+
+async def _check_file_ids(parts: Parts, owner: str | None, requested: list[str] | None) -> None:
+    """With auth, every file id attached must be one the caller's turns made; another's is refused in the same
+    words as an id that does not exist."""
+    try:
+        for item in requested or ():
+            if FILE_ID.match(item):
+                await parts.shared.check_file(owner, item)
+    except (UnknownFile, StateUnavailable) as exc:
         raise ToolError(str(exc)) from None
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger("gigachat_mcp.server")
 
 Progress = Callable[[float, str], Awaitable[None]]
 Publish = Callable[[Conversation], Awaitable[None]]
+Claim = Callable[[Conversation, list[str]], Awaitable[None]]
 QUEUED_MESSAGE = "Waiting for a free GigaChat stream (a personal key allows one at a time)…"
 
 
@@ -72,8 +73,9 @@ class TurnRunner:
     """Runs turns against one AsyncGigaChat, at most `max_streams` upstream streams at a time."""
 
     def __init__(self, client: AsyncGigaChat, *, max_streams: int, interval: float = 0.1, tail: int = 2000,
-                 limiter: Any = None) -> None:
+                 limiter: Any = None, claim: Claim | None = None) -> None:
         self.client = client
+        self.claim = claim  # told the files each turn drew, before its end is published
         self.max_streams = max_streams
         self.interval = interval
         self.tail = tail
@@ -149,11 +151,22 @@ class TurnRunner:
             else:
                 log.error("unexpected failure while streaming", exc_info=failure)
                 conversation.finish("error", error=f"Unexpected {type(failure).__name__}; see the server log.")
+            await self._claim(conversation, [f["id"] for f in _files(final)])
             await notifier.send()
         span.finished(conversation)
         if failure is not None:
             raise failure
         return conversation
+
+    async def _claim(self, conversation: Conversation, file_ids: list[str]) -> None:
+        """Record whose turn made the files; a failure is logged (the files stay unreadable), the answer kept."""
+        if self.claim is None or not file_ids:
+            return
+        try:
+            await self.claim(conversation, file_ids)
+        except Exception:  # noqa: BLE001 - the answer matters more than its files' owner
+            log.warning("could not record who made %d file(s) of conversation %s", len(file_ids), conversation.id,
+                        exc_info=True)
 
     async def _stream(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                       notifier: _Notifier, span: Any) -> ChatChunk | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {"gigachat_mcp", "gigachat_magics"}
 # Imported only inside try/except ImportError, where the feature simply stays off without it.
-GUARDED = {"opentelemetry": "gigachat_mcp/_team/telemetry.py: spans only when an OpenTelemetry SDK is set up"}
+GUARDED = {"opentelemetry": "gigachat_mcp/server/http/telemetry.py: spans only when an OpenTelemetry SDK is set up"}
 
 
 def declared() -> dict[str, set[str]]:
@@ -58,7 +58,7 @@ def test_every_imported_distribution_is_a_declared_dependency() -> None:
         names = {_normalise(d) for d in distributions.get(module, [module])}
         if names & sections["dependencies"]:
             continue
-        if module == "redis" and names & sections["redis"] and all("/_team/" in f or "_optional" in f for f in files):
+        if module == "redis" and names & sections["redis"] and all("/server/state/redis" in f or "_optional" in f for f in files):
             continue  # the team server's Redis state: the `redis` extra, and `serve --redis` says so when missing
         undeclared[module] = sorted(files)
     assert not undeclared, f"imported but not in [project] dependencies: {undeclared}"

@@ -271,3 +271,15 @@ def test_markup_split_anywhere_is_stripped() -> None:
         assert [f.id for f in markup.files] == ["abc-1"]
     unfinished = MarkupFilter()
     assert unfinished.feed("a <img src=") + unfinished.flush() == "a <img src="
+
+
+def test_a_file_removed_after_it_was_checked_is_a_clear_error_not_an_oserror(tmp_path: Path) -> None:
+    """Between the check and the upload the file went away: the caller gets InvalidRequestError naming it."""
+    from gigachat_mcp.client import _attachments
+
+    doc = tmp_path / "notes.txt"
+    doc.write_text("hello")
+    local = _attachments.classify(str(doc))
+    doc.unlink()
+    with pytest.raises(InvalidRequestError, match=r"Cannot attach .*notes\.txt.*attach it again"):
+        _attachments.content_key(local)  # type: ignore[arg-type]

@@ -73,11 +73,14 @@ class LiveView:
 
     `find(conversation_id, ctx)` is the lookup the other tools use (it raises ToolError for an id the caller may
     not read), so whatever rules decide who reads a conversation decide who reads its live answer too.
-    `runner_of(ctx)` is the server's turn runner, or None before the first chat."""
+    `runner_of(ctx)` is the server's turn runner, or None before the first chat; `owner_of()` the principal of
+    the request (None without auth), whose recent conversations a search by prompt reads."""
 
     def __init__(self, store: Conversations, find: Callable[[str, Ctx], Awaitable[Conversation]],
-                 runner_of: Callable[[Ctx], TurnRunner | None], uri_of: Callable[[Conversation], str]) -> None:
+                 runner_of: Callable[[Ctx], TurnRunner | None], uri_of: Callable[[Conversation], str],
+                 owner_of: Callable[[], str | None] = lambda: None) -> None:
         self.store = store
+        self.owner_of = owner_of
         self.find = find
         self.runner_of = runner_of
         self.uri_of = uri_of
@@ -126,7 +129,7 @@ class LiveView:
                 return conversation if prompt is None or last_prompt(conversation) == prompt else None
             now = time.time()
             finished: Conversation | None = None
-            for candidate_id in await self.store.recent(CANDIDATES):  # newest first
+            for candidate_id in await self.store.recent(CANDIDATES, self.owner_of()):  # newest first
                 try:
                     candidate = await self.find(candidate_id, ctx)  # the same rule as every other read
                 except ToolError:

@@ -6,14 +6,17 @@
 
 from .interfaces import (
     ConversationBusy,
+    ConversationCapReached,
     Conversations,
+    FileOwners,
     LimitExceeded,
     Quotas,
     SharedState,
     StateUnavailable,
     StreamLimiter,
+    UnknownFile,
     open_state,
 )
 
-__all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",
-           "StreamLimiter", "open_state"]
+__all__ = ["ConversationBusy", "ConversationCapReached", "Conversations", "FileOwners", "LimitExceeded", "Quotas",
+           "SharedState", "StateUnavailable", "StreamLimiter", "UnknownFile", "open_state"]

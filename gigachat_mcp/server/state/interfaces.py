@@ -4,6 +4,7 @@
 - `SubscriptionBus` (the SDK's protocol) plus `on_remote`: changes made on other replicas, for legacy sessions.
 - `StreamLimiter`: the upstream stream slots of one GigaChat key.
 - `Quotas`: per-principal requests a minute and concurrent streams.
+- `FileOwners`: which principal's turn drew or uploaded each file id (all principals share one GigaChat key).
 The token cache is the core's (`client/_tokens.py`); a Redis one is made by `open_state` and handed to the client.
 """
 
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
     from ... import Settings, TokenCaches
     from ..conversations import Conversation, ConversationStore
 
-__all__ = ["ConversationBusy", "Conversations", "LimitExceeded", "Quotas", "SharedState", "StateUnavailable",
-           "StreamLimiter", "open_state"]
+__all__ = ["ConversationBusy", "ConversationCapReached", "Conversations", "FileOwners", "LimitExceeded", "Quotas",
+           "SharedState", "StateUnavailable", "StreamLimiter", "UnknownFile", "open_state"]
+
+CAP_RETRY = 5.0  # seconds: about how soon one of a principal's answers in flight finishes
 
 
 class StateUnavailable(Exception):
@@ -38,11 +41,35 @@ class LimitExceeded(Exception):
         self.retry_after = retry_after
 
 
+class ConversationCapReached(LimitExceeded):
+    """The principal has `cap` conversations and every one of them is answering: none can make room."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(
+            f"You have {cap} conversations answering at once: that is this server's cap on conversations per user "
+            f"(--conversations-per-user, now {cap}). Retry in a few seconds, when one of those answers has finished "
+            "(get_conversation with wait_seconds waits for one); your idle conversations make room by themselves, "
+            "least recently used first.", CAP_RETRY)
+        self.cap = cap
+
+
+class UnknownFile(LookupError):
+    """A file id this principal may not use: one that never existed and another principal's get this same
+    message, so a caller cannot tell them apart."""
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__(f"No file {file_id!r}: it never existed, it was deleted, or it is not yours (a file is "
+                         "usable only by the user whose turn drew or uploaded it). Use the file ids your own chat "
+                         "and generate_image results returned.")
+
+
 class Conversations(Protocol):
     max_conversations: int
     max_messages: int
 
-    async def create(self, system: str | None, owner: str | None) -> Conversation: ...
+    async def create(self, system: str | None, owner: str | None) -> Conversation:
+        """A new conversation of `owner`; at the owner's cap its least recently used idle conversation is dropped
+        (never another owner's, never one answering), and ConversationCapReached is raised when none can be."""
 
     async def find(self, conversation_id: str, owner: str | None) -> Conversation | None:
         """The newest state of the conversation, or None when unknown to `owner` (never created, dropped, or
@@ -52,8 +79,8 @@ class Conversations(Protocol):
                     attachments: list[str] | None = None) -> list[dict[str, Any]]:
         """Start a turn (raises ConversationBusy if one is running anywhere); returns the messages to send."""
 
-    async def recent(self, limit: int) -> list[str]:
-        """Ids of the most recently used conversations, newest first (any owner: callers check with `find`)."""
+    async def recent(self, limit: int, owner: str | None) -> list[str]:
+        """Ids of `owner`'s most recently used conversations, newest first."""
 
     async def save(self, conversation: Conversation) -> bool:
         """Make what changed since the last save (status, new answer text) visible to readers. Never raises for an
@@ -78,6 +105,17 @@ class Quotas(Protocol):
         """Hold one of the principal's concurrent streams; raises LimitExceeded when none is free."""
 
 
+class FileOwners(Protocol):
+    """Which principal may use which file id. Without auth (stdio, one user) the owner is None and every file of
+    the key is usable, as before; with auth a file id is usable only by the principals whose turns made it."""
+
+    async def claim(self, owner: str | None, file_ids: list[str]) -> None:
+        """Record that `owner`'s turn drew or uploaded these files (nothing to record for None)."""
+
+    async def usable(self, owner: str | None, file_id: str) -> bool:
+        """True when `owner` may read or attach the file (always, for None)."""
+
+
 RemoteListener = Callable[[str], Awaitable[None]]
 
 
@@ -88,6 +126,7 @@ class SharedState:
     conversations: Conversations
     bus: Any  # mcp SubscriptionBus with on_remote(listener)
     limiter: Callable[[int], StreamLimiter]  # made with the key's stream count when the client is first built
+    files: FileOwners | None = None  # None: every file of the key is usable by every caller
     quotas: Quotas | None = None
     backend: str = "memory"
     starters: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while serving
@@ -122,12 +161,24 @@ class SharedState:
             self._in_flight -= 1
     shared_tokens: TokenCaches | None = None  # the access token every replica shares, for the GigaChat client
 
+    async def claim_files(self, conversation: Conversation, file_ids: list[str]) -> None:
+        """Give the files a turn made or uploaded to the owner of its conversation (called before the turn's
+        end is published, so its owner can read them as soon as it sees them)."""
+        if self.files is not None and file_ids:
+            await self.files.claim(self.conversations.owner(conversation.id), file_ids)
+
+    async def check_file(self, owner: str | None, file_id: str) -> None:
+        """Raise UnknownFile unless `owner` may use the file."""
+        if self.files is not None and not await self.files.usable(owner, file_id):
+            raise UnknownFile(file_id)
+
 
 def open_state(*, max_conversations: int = 100, max_messages: int = 40, redis_url: str | None = None,
                prefix: str = "gigachat-mcp", conversation_ttl: float = 7 * 86400,
                settings: Settings | None = None, requests_per_minute: int = 0, streams_per_principal: int = 0,
                store: ConversationStore | None = None, lease: float = 15.0) -> SharedState:
-    """In memory unless `redis_url` is given; with it, everything (tokens included) lives in Redis."""
+    """In memory unless `redis_url` is given; with it, everything (tokens included) lives in Redis.
+    `max_conversations` is per principal (the one principal of a server without auth: all of them)."""
     if redis_url:
         from .redis_state import redis_state
 

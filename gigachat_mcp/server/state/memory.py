@@ -6,7 +6,7 @@ This is what stdio and a single HTTP process run; it adds no I/O and no hop to t
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +16,9 @@ import anyio
 from ..conversations import Conversation, ConversationStore, UnknownConversation
 from .interfaces import ConversationBusy, LimitExceeded, RemoteListener, SharedState
 
-__all__ = ["LocalBus", "MemoryConversations", "MemoryLimiter", "MemoryQuotas", "memory_state"]
+__all__ = ["LocalBus", "MemoryConversations", "MemoryFileOwners", "MemoryLimiter", "MemoryQuotas", "memory_state"]
+
+MAX_FILES_PER_OWNER = 10_000  # file ids remembered per principal
 
 
 class MemoryConversations:
@@ -26,18 +28,12 @@ class MemoryConversations:
         self.store = store
         self.max_conversations = store.max_conversations
         self.max_messages = store.max_messages
-        self._owners: dict[str, str] = {}
 
     async def create(self, system: str | None, owner: str | None) -> Conversation:
-        conversation = self.store.create(system)
-        if owner is not None:
-            self._owners[conversation.id] = owner
-            if len(self._owners) > 2 * self.max_conversations:  # forget the owners of dropped conversations
-                self._owners = {cid: o for cid, o in self._owners.items() if self.store.peek(cid) is not None}
-        return conversation
+        return self.store.create(system, owner)
 
     async def find(self, conversation_id: str, owner: str | None) -> Conversation | None:
-        if self._owners.get(conversation_id) != owner:
+        if self.store.owner_of(conversation_id) != owner:
             return None
         try:
             return self.store.get(conversation_id)
@@ -50,17 +46,39 @@ class MemoryConversations:
             raise ConversationBusy(conversation.id)
         return conversation.begin(prompt, model, self.max_messages, attachments)
 
-    async def recent(self, limit: int) -> list[str]:
-        return self.store.ids()[:limit]
+    async def recent(self, limit: int, owner: str | None) -> list[str]:
+        return self.store.ids(owner)[:limit]
 
     async def save(self, conversation: Conversation) -> bool:
         return True  # the objects are live: readers already see the change
 
     def owner(self, conversation_id: str) -> str | None:
-        return self._owners.get(conversation_id)
+        return self.store.owner_of(conversation_id)
 
     async def close(self) -> None:
         return None
+
+
+class MemoryFileOwners:
+    """The file ids each principal's turns made, the newest `per_owner` of them (older ones are forgotten, so
+    memory stays bounded; GigaChat itself keeps files far fewer days than a busy user makes that many)."""
+
+    def __init__(self, per_owner: int = MAX_FILES_PER_OWNER) -> None:
+        self.per_owner = per_owner
+        self._owned: dict[str, OrderedDict[str, None]] = {}
+
+    async def claim(self, owner: str | None, file_ids: list[str]) -> None:
+        if owner is None:
+            return
+        mine = self._owned.setdefault(owner, OrderedDict())
+        for file_id in file_ids:
+            mine[file_id] = None
+            mine.move_to_end(file_id)
+        while len(mine) > self.per_owner:
+            mine.popitem(last=False)
+
+    async def usable(self, owner: str | None, file_id: str) -> bool:
+        return owner is None or file_id in self._owned.get(owner, ())
 
 
 def _local_bus() -> Any:
@@ -138,4 +156,4 @@ def memory_state(*, max_conversations: int, max_messages: int, store: Conversati
     quotas = (MemoryQuotas(requests_per_minute, streams_per_principal)
               if requests_per_minute or streams_per_principal else None)
     return SharedState(conversations=MemoryConversations(store), bus=LocalBus(), limiter=MemoryLimiter,
-                       quotas=quotas)
+                       quotas=quotas, files=MemoryFileOwners())

@@ -6,7 +6,11 @@ already written, so the writes of an answer add up to its length (not its square
 lost reply writes the same bytes again. Turns start in a script that checks the conversation is not answering
 and has not changed since it was read, so two replicas never run one conversation at once. A reader that finds a
 conversation "streaming" whose alive key has expired (its replica died) turns it into `error`, keeping the
-partial text. A sorted set of conversations by last use keeps the cap fleet-wide; every key has a TTL.
+partial text. A sorted set per principal of its conversations by last use keeps the per-principal cap fleet-wide:
+a conversation is made in a script that first drops that principal's least recently used ones whose alive key is
+gone (idle, finished, or answered by a dead replica; never one still answering, never another principal's) and
+refuses when none can go. A new conversation gets an alive key at once, so a burst of new chats cannot drop one
+another before their turns begin. Every key has a TTL.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conversations import Conversation
-from .interfaces import ConversationBusy
+from .interfaces import ConversationBusy, ConversationCapReached
+from .redis_files import hashed
 from .redis_link import UNREACHABLE, RedisLink
 
 __all__ = ["RedisConversations"]
@@ -62,23 +67,27 @@ redis.call('DEL', t)
 return 1
 """
 
-_EVICT = """
-local recent, prefix, max = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local excess = redis.call('ZCARD', recent) - max
-if excess <= 0 then return 0 end
-local dropped = 0
-for _, id in ipairs(redis.call('ZRANGE', recent, 0, excess + 100)) do
-  if excess <= 0 then break end
-  local h = prefix .. ':c:' .. id
-  local status = redis.call('HGET', h, 'status')
-  if status ~= 'queued' and status ~= 'streaming' then
-    redis.call('DEL', h, h .. ':t', h .. ':a')
-    redis.call('ZREM', recent, id)
-    excess = excess - 1
-    dropped = dropped + 1
+_CREATE = """
+local h, a, recent = KEYS[1], KEYS[2], KEYS[3]
+local prefix, cap = ARGV[1], tonumber(ARGV[2])
+if redis.call('ZCARD', recent) >= cap then
+  for _, id in ipairs(redis.call('ZRANGE', recent, 0, -1)) do
+    local other = prefix .. ':c:' .. id
+    if redis.call('EXISTS', other .. ':a') == 0 then
+      redis.call('DEL', other, other .. ':t')
+      redis.call('ZREM', recent, id)
+      if redis.call('ZCARD', recent) < cap then break end
+    end
   end
+  if redis.call('ZCARD', recent) >= cap then return 0 end
 end
-return dropped
+redis.call('HSET', h, 'owner', ARGV[3], 'system', ARGV[4], 'status', 'idle', 'messages', '[]', 'version', '0',
+  'updated_at', ARGV[5], 'length', '0')
+redis.call('PEXPIRE', h, ARGV[6])
+redis.call('SET', a, ARGV[7], 'PX', ARGV[8])
+redis.call('ZADD', recent, ARGV[5], ARGV[9])
+redis.call('PEXPIRE', recent, ARGV[6])
+return 1
 """
 
 
@@ -107,30 +116,26 @@ class RedisConversations:
         self.unsaved: set[str] = set()  # finished while Redis was away: written by the heartbeat
         self._begin = link.redis.register_script(_BEGIN)
         self._reap = link.redis.register_script(_REAP)
-        self._evict = link.redis.register_script(_EVICT)
+        self._create = link.redis.register_script(_CREATE)
 
     def _keys(self, conversation_id: str) -> tuple[str, str, str]:
         h = self.link.key("c", conversation_id)
         return h, h + ":t", h + ":a"
 
+    def _recent(self, owner: str | None) -> str:
+        return self.link.key("recent", hashed(owner))
+
     async def create(self, system: str | None, owner: str | None) -> Conversation:
         conversation = Conversation(id=uuid.uuid4().hex[:16], system=system)
-        h, _, _ = self._keys(conversation.id)
-        recent = self.link.key("recent")
-
-        async def write() -> None:
-            async with self.link.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(h, mapping={"owner": owner or "", "system": system or "", "status": "idle",
-                                      "messages": "[]", "version": "0", "updated_at": repr(conversation.updated_at),
-                                      "length": "0"})
-                pipe.pexpire(h, self.ttl_ms)
-                pipe.zadd(recent, {conversation.id: conversation.updated_at})
-                pipe.pexpire(recent, self.ttl_ms)
-                await pipe.execute()
-            await self._evict(keys=[recent], args=[self.link.prefix, self.max_conversations])
-
-        await self.link.call(write)
+        h, _, a = self._keys(conversation.id)
+        made = await self.link.call(lambda: self._create(
+            keys=[h, a, self._recent(owner)],
+            args=[self.link.prefix, self.max_conversations, owner or "", system or "", repr(conversation.updated_at),
+                  self.ttl_ms, self.link.replica, self.lease_ms, conversation.id]))
+        if not made:
+            raise ConversationCapReached(self.max_conversations)
         conversation._team_version = 0  # type: ignore[attr-defined]
+        conversation._team_owner = owner or ""  # type: ignore[attr-defined]
         return conversation
 
     async def find(self, conversation_id: str, owner: str | None) -> Conversation | None:
@@ -153,21 +158,23 @@ class RedisConversations:
         if status in ("queued", "streaming") and not alive:
             await self.link.call(lambda: self._reap(keys=[h, t, a], args=[DEAD_REPLICA, repr(time.time())]))
             return await self.find(conversation_id, owner)
-        return _loaded(conversation_id, fields, text)
+        conversation = _loaded(conversation_id, fields, text)
+        conversation._team_owner = owner or ""  # type: ignore[attr-defined]
+        return conversation
 
     async def begin(self, conversation: Conversation, prompt: str, model: str,
                     attachments: list[str] | None = None) -> list[dict[str, Any]]:
         version = getattr(conversation, "_team_version", 0)
         messages = conversation.begin(prompt, model, self.max_messages, attachments)
         h, t, a = self._keys(conversation.id)
+        owner = getattr(conversation, "_team_owner", "")  # set by create and find
         result = await self.link.call(lambda: self._begin(
-            keys=[h, t, a, self.link.key("recent")],
+            keys=[h, t, a, self._recent(owner or None)],
             args=[str(version), model, conversation.system or "", json.dumps(conversation.messages),
                   repr(conversation.updated_at), self.link.replica, self.lease_ms, self.ttl_ms, conversation.id]))
         if result != b"ok":
             raise ConversationBusy(conversation.id)
-        fields = await self.link.call(lambda: self.link.redis.hget(h, "owner"))
-        self.writing[conversation.id] = _Writing(conversation, (fields or b"").decode(), status="queued")
+        self.writing[conversation.id] = _Writing(conversation, owner, status="queued")
         return messages
 
     async def save(self, conversation: Conversation, also: Callable[[Any], None] | None = None) -> bool:
@@ -219,8 +226,8 @@ class RedisConversations:
             self.unsaved.discard(conversation.id)
         return True
 
-    async def recent(self, limit: int) -> list[str]:
-        ids = await self.link.call(lambda: self.link.redis.zrevrange(self.link.key("recent"), 0, limit - 1))
+    async def recent(self, limit: int, owner: str | None) -> list[str]:
+        ids = await self.link.call(lambda: self.link.redis.zrevrange(self._recent(owner), 0, limit - 1))
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
 
     def owner(self, conversation_id: str) -> str | None:

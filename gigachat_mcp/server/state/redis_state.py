@@ -11,6 +11,7 @@ import anyio
 from .interfaces import SharedState
 from .redis_bus import RedisSubscriptionBus
 from .redis_conversations import RedisConversations
+from .redis_files import RedisFileOwners
 from .redis_leases import LeaseSet, RedisLimiter, RedisQuotas
 from .redis_link import UNREACHABLE, RedisLink
 
@@ -63,7 +64,7 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
                         starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping,
-                        shared_tokens=shared_tokens)
+                        files=RedisFileOwners(link, conversation_ttl), shared_tokens=shared_tokens)
     state.link = link  # type: ignore[attr-defined]  # for benchmarks: round trips
     return state
 
