@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
-import json
 import logging
 import os
 import threading
@@ -24,6 +23,16 @@ import httpx
 from . import _attachments, _structured, _toolrun, _wire
 from ._attachments import Local
 from ._auth import Authenticator
+from ._body import (
+    aread_answer,
+    aread_error_body,
+    astream_pieces,
+    parse_answer,
+    read_answer,
+    read_error_body,
+    redirect_error,
+    stream_pieces,
+)
 from ._errors import AuthenticationError, GigaChatError, InvalidRequestError, StreamError
 from ._http import NOT_SENT, client_options, transport_error
 from ._retry import RetryPlan
@@ -119,6 +128,8 @@ class _BaseClient:
     def _failed(self, call: _wire.Call, response: httpx.Response, body: bytes, plan: RetryPlan,
                 header: str | None) -> float | None:
         """After an error status: None to retry at once with a new token, else the delay before retrying."""
+        if response.status_code < 400:
+            raise redirect_error(response)
         error = _wire.api_error(response.status_code, body, response.headers, model=call.model,
                                 not_found=call.not_found, forbidden=call.forbidden)
         if isinstance(error, AuthenticationError):
@@ -151,8 +162,8 @@ def _build(http: httpx.Client | httpx.AsyncClient, call: _wire.Call, headers: Ma
                               headers=headers)
 
 
-def _decode(call: _wire.Call, body: bytes) -> Any:
-    return call.parse(body if call.raw else json.loads(body))
+def _decode(call: _wire.Call, response: httpx.Response, body: bytes) -> Any:
+    return parse_answer(response, body, call.parse, raw=call.raw)
 
 
 def _upload_call(base_url: str, local: Local, content: Any, purpose: str) -> _wire.Call:
@@ -341,12 +352,12 @@ class GigaChat(_BaseClient):
     def _request(self, call: _wire.Call) -> Any:
         response = self._open(call, self._plan(call))
         try:
-            body = response.read()
+            body = read_answer(response, raw=call.raw)
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             response.close()
-        return _decode(call, body)
+        return _decode(call, response, body)
 
     def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -358,10 +369,10 @@ class GigaChat(_BaseClient):
                 http = self._client()
                 response = http.send(_build(http, call, self._request_headers(call, header)), stream=True)
                 _log_response(call, response, started)
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 try:
-                    body = response.read()
+                    body = read_error_body(response)
                 finally:
                     response.close()
                 delay = self._failed(call, response, body, plan, header)
@@ -377,7 +388,7 @@ class GigaChat(_BaseClient):
             response = self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                for raw in response.iter_bytes():
+                for raw in stream_pieces(response, decoder.fail):
                     yield from decoder.feed(raw)
                 decoder.finish()
                 return
@@ -556,12 +567,12 @@ class AsyncGigaChat(_BaseClient):
     async def _request(self, call: _wire.Call) -> Any:
         response = await self._open(call, self._plan(call))
         try:
-            body = await response.aread()
+            body = await aread_answer(response, raw=call.raw)
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             await response.aclose()
-        return _decode(call, body)
+        return _decode(call, response, body)
 
     async def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -573,10 +584,10 @@ class AsyncGigaChat(_BaseClient):
                 http = self._client()
                 response = await http.send(_build(http, call, self._request_headers(call, header)), stream=True)
                 _log_response(call, response, started)
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 try:
-                    body = await response.aread()
+                    body = await aread_error_body(response)
                 finally:
                     await response.aclose()
                 delay = self._failed(call, response, body, plan, header)
@@ -592,7 +603,7 @@ class AsyncGigaChat(_BaseClient):
             response = await self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                async for raw in response.aiter_bytes():
+                async for raw in astream_pieces(response, decoder.fail):
                     for chunk in decoder.feed(raw):
                         yield chunk
                 decoder.finish()

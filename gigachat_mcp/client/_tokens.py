@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -40,8 +41,20 @@ class Token:
 
     @classmethod
     def from_expiry(cls, value: str, expires_at: float | int | None) -> Token:
-        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'."""
-        if not expires_at:
+        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'.
+
+        Anything else (a bool, text, NaN, infinity, a negative number) or a token that is not a non-empty str
+        is a ValueError saying so: such a token would never look fresh, costing one OAuth call per request."""
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("the access token is missing or empty" if value is None or isinstance(value, str)
+                             else f"the access token is a {type(value).__name__}, not a string")
+        if expires_at is None:
+            return cls(value, _NEVER)
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)) or not math.isfinite(expires_at) \
+                or expires_at < 0:
+            raise ValueError(f"its expiry time (expires_at) is {expires_at!r:.40}, not a time in milliseconds "
+                             "or seconds since 1970")
+        if expires_at == 0:
             return cls(value, _NEVER)
         seconds = expires_at / 1000 if expires_at >= 1e12 else float(expires_at)
         return cls(value, seconds)
@@ -74,7 +87,7 @@ class FileTokenCache:
                 return None
             expires = data["expires_at"]
             token = Token(str(data["access_token"]), _NEVER if expires is None else float(expires))
-            return token if token.value else None
+            return token if token.value and not math.isnan(token.expires_at) else None
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
