@@ -11,8 +11,8 @@ delta is a few hundred bytes.
 ======================  ================  ==================================================================
 cap                     value             what it bounds
 ======================  ================  ==================================================================
-MAX_EVENT_BYTES         8 MiB             one server-sent event, and so any line of it, after decompression;
-                                          the bytes of an unfinished event are all a stream buffers
+MAX_EVENT_BYTES         8 MiB             one server-sent event, and so any line of it, after decompression:
+                                          the bytes of an unfinished event, all that a stream buffers
 MAX_STREAM_CHARS        4 Mi characters   answer text plus reasoning of one stream, kept for .partial_text
                                           (8 MiB of Cyrillic text, 16 MiB at worst, as Python strings)
 MAX_STREAM_ITEMS        10,000            generated files plus web sources noted by one stream

@@ -111,9 +111,10 @@ class StreamDecoder:
             text = head.decode()  # whole events, so no character is cut in two
         except UnicodeDecodeError:
             raise self._error("GigaChat sent a stream event that is not UTF-8.") from None
+        chunks: list[ChatChunk] = []
         try:
-            chunks = self._events(text)
-        except _SHAPE_ERRORS as exc:
+            self._events(text, chunks)
+        except _SHAPE_ERRORS as exc:  # like a malformed event, at once: .partial_text has the events before it
             raise self._error(f"GigaChat sent a stream event of an unexpected shape ({type(exc).__name__}: "
                               f"{str(exc)[:80]}).") from None
         self._account(chunks)
@@ -143,22 +144,24 @@ class StreamDecoder:
         if len(parts) - self._runs > _RUN:
             parts[self._runs:] = ["".join(parts[self._runs:])]
             self._runs += 1
+        if self._fault is not None:
+            return
         if self._chars > MAX_STREAM_CHARS:
-            self._stop(chunks, f"GigaChat's answer passed {MAX_STREAM_CHARS:,} characters of text and reasoning, "
-                               "the most one stream may hold; the client stopped reading it.")
+            self._stop(chunks, self._error(f"GigaChat's answer passed {MAX_STREAM_CHARS:,} characters of text and "
+                                           "reasoning, the most one stream may hold; the client stopped reading it."))
         elif len(self._files) + len(self._sources) + len(self._markup.files) > MAX_STREAM_ITEMS:
-            self._stop(chunks, f"GigaChat's answer named more than {MAX_STREAM_ITEMS:,} files and sources, the most "
-                               "one stream may hold; the client stopped reading it.")
+            self._stop(chunks, self._error(f"GigaChat's answer named more than {MAX_STREAM_ITEMS:,} files and "
+                                           "sources, the most one stream may hold; the client stopped reading it."))
         elif self._pending_size > MAX_EVENT_BYTES:
-            self._stop(chunks, self._too_big_message())
+            self._stop(chunks, self._too_big())
 
-    def _stop(self, chunks: list[ChatChunk], message: str) -> None:
-        """Raise now, or, when `chunks` are still to be handed out, on the next feed (so .partial_text is what
-        the caller saw)."""
-        self._fault = self._error(message)
+    def _stop(self, chunks: list[ChatChunk], error: StreamError) -> None:
+        """Raise `error` now or, when `chunks` are still to be handed out, on the next feed or at finish, so that
+        .partial_text is exactly what the caller saw."""
+        self._fault = error
         self._pending, self._pending_size = [], 0
         if not chunks:
-            raise self._fault
+            raise error
 
     def _too_big(self) -> StreamError:
         self._pending, self._pending_size = [], 0
@@ -173,11 +176,10 @@ class StreamDecoder:
         """A StreamError carrying the text handed out so far, for failures found outside the decoder."""
         return self._error(message)
 
-    def _events(self, text: str) -> list[ChatChunk]:
-        """The chunks of complete events. The usual event (one `data:` line of JSON text, after `event:
+    def _events(self, text: str, chunks: list[ChatChunk]) -> None:
+        """Append the chunks of complete events to `chunks`. The usual event (one `data:` line of JSON text, after `event:
         response.message.delta` in v2) is parsed in place, with no copy and no per-line work; anything else
         (the final event, [DONE], errors, comments, multi-line data) takes the general field-by-field path."""
-        chunks: list[ChatChunk] = []
         parts = self._parts
         v2 = self._v2
         prefix = _V2_DELTA if v2 else "data: "
@@ -221,7 +223,6 @@ class StreamDecoder:
                 if self.done:
                     break  # anything after the final event is not part of the answer
         self._chars += chars
-        return chunks
 
     def finish(self) -> None:
         """The body ended: fine after the final event, a StreamError before it (an unfinished event is dropped)."""

@@ -47,7 +47,7 @@ class Token:
         is a ValueError saying so: such a token would never look fresh, costing one OAuth call per request."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError("the access token is missing or empty" if value is None or isinstance(value, str)
-                             else f"the access token is a {type(value).__name__}, not a string")
+                             else f"the access token is not a string (it is of type {type(value).__name__})")
         if expires_at is None:
             return cls(value, _NEVER)
         if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)) or not math.isfinite(expires_at) \
