@@ -66,7 +66,10 @@ class Inflater:
         yield from self.feed(first)
 
     def flush(self) -> bytes:
-        return b"" if self._z is None else self._z.flush()
+        """The last bytes, once every read was fed whole; b"" for a body abandoned half-way, whose unread input
+        flush() would inflate all at once."""
+        z = self._z
+        return b"" if z is None or z.unconsumed_tail else z.flush()
 
 
 def _encoding(response: httpx.Response) -> str:
@@ -89,19 +92,21 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
 class _Collector:
     """The bytes of a body up to `limit`: past it, `fail` (or, with `truncate`, the first `limit` bytes)."""
 
-    __slots__ = ("_inflater", "_buffer", "_limit", "_fail", "_truncate", "_what")
+    __slots__ = ("_inflater", "_buffer", "_limit", "_fail", "_truncate", "_what", "_cut")
 
     def __init__(self, response: httpx.Response, limit: int, fail: Fail, truncate: bool, what: str) -> None:
         self._inflater = Inflater(_encoding(response), fail)
         self._buffer = bytearray()
         self._limit, self._fail, self._truncate, self._what = limit, fail, truncate, what
+        self._cut = False  # truncated: the rest is never inflated
 
     def take(self, raw: bytes) -> bool:
         """Add one network read; False once the body is complete as far as it will be read."""
         return all(self._add(piece) for piece in self._inflater.feed(raw))
 
     def result(self) -> bytes:
-        self._add(self._inflater.flush())
+        if not self._cut:
+            self._add(self._inflater.flush())
         return bytes(self._buffer)
 
     def _add(self, piece: bytes) -> bool:
@@ -109,6 +114,7 @@ class _Collector:
         if len(piece) > room:
             if self._truncate:
                 self._buffer += piece[:room]
+                self._cut = True
                 return False
             raise self._fail(f"it is larger than {size_text(self._limit)} once decompressed, the most this client "
                              f"reads of {self._what}; it stopped reading there")

@@ -98,3 +98,11 @@ def test_too_many_files_end_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     tags = "".join(f'<img src="f{i}" fuse="true"/>' for i in range(4))
     with pytest.raises(StreamError, match="named more than 3 files and sources"):
         decoder.feed(delta(tags))
+
+
+def test_an_abandoned_inflater_leaves_the_rest_of_a_bomb_uninflated() -> None:
+    """An error answer is read only as far as its message: flush() must not inflate the unread rest at once."""
+    inflater = Inflater("gzip", fail)
+    pieces = inflater.feed(packed(bytes(100 * DECODE_PIECE_BYTES), zlib.MAX_WBITS | 16))
+    assert len(next(pieces)) == DECODE_PIECE_BYTES
+    assert inflater.flush() == b""
