@@ -133,6 +133,7 @@ class SharedState:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: Callable[[], Awaitable[str | None]] | None = None  # None when ready, else why not
     announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
+    link: Any = None  # the Redis connection (its round trips are what benchmarks count); None in memory
     _draining: bool = field(default=False, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
 
