@@ -17,6 +17,7 @@ import httpx
 
 from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
+from ._body import aread_answer, aread_error_body, astream_pieces
 from ._errors import StreamError
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
@@ -179,12 +180,12 @@ class AsyncGigaChat(BaseClient):
     async def _request(self, call: _wire.Call) -> Any:
         response = await self._open(call, self._plan(call))
         try:
-            body = await response.aread()
+            body = await aread_answer(response, raw=call.raw)
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             await response.aclose()
-        return decode(call, body)
+        return decode(call, response, body)
 
     async def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -196,10 +197,10 @@ class AsyncGigaChat(BaseClient):
                 http = self._client()
                 response = await http.send(build(http, call, self._request_headers(call, header)), stream=True)
                 log_response(call, response, started)
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 try:
-                    body = await response.aread()
+                    body = await aread_error_body(response)
                 finally:
                     await response.aclose()
                 delay = self._failed(call, response, body, plan, header)
@@ -214,7 +215,7 @@ class AsyncGigaChat(BaseClient):
             response = await self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                async for raw in response.aiter_bytes():
+                async for raw in astream_pieces(response, decoder.fail):
                     for chunk in decoder.feed(raw):
                         yield chunk
                 decoder.finish()

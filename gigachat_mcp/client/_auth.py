@@ -7,17 +7,21 @@ thread, which keeps one code path (and one single-flight lock) for threads, task
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from . import _wire
+from ._body import read_error_body, read_limited
 from ._errors import AuthenticationError, ConfigError, GigaChatError
 from ._http import client_options, transport_error
+from ._limits import MAX_TOKEN_BODY_BYTES
 from ._retry import RetryPlan
 from ._settings import Settings
 from ._tokens import TokenCaches, TokenSource, cache_key, token_source
@@ -124,25 +128,59 @@ class Authenticator:
         else:
             url, headers, body = _wire.password_token_url(s.base_url), {"Accept": "application/json"}, None
             auth = httpx.BasicAuth(s.user or "", s.password or "")
+        http = self._client()
         try:
-            response = self._client().post(url, headers=headers, content=body, auth=auth)
+            response = http.send(http.build_request("POST", url, headers=headers, content=body), auth=auth,
+                                 stream=True)
+            try:
+                if response.status_code != 200:
+                    error = read_error_body(response)
+                    raise _wire.oauth_error(response.status_code, error, response.headers, scope=s.scope)
+                answer = read_limited(response, MAX_TOKEN_BODY_BYTES, lambda reason: _no_token(url, reason),
+                                      what="a token answer")
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             raise transport_error(exc, url, s.timeout) from None
-        if response.status_code != 200:
-            raise _wire.oauth_error(response.status_code, response.content, response.headers, scope=s.scope)
-        try:
-            return _wire.parse_oauth(response.json())
-        except (ValueError, KeyError, TypeError):
-            raise AuthenticationError(
-                f"The token endpoint {url} answered 200 without a token. Check GIGACHAT_AUTH_URL.",
-                status_code=200,
-            ) from None
+        return _token_from(url, answer)
 
     def _client(self) -> httpx.Client:
         with self._http_lock:
             if self._http is None:
                 self._http = httpx.Client(**client_options(self._settings))
             return self._http
+
+
+def _token_from(url: str, answer: bytes) -> Token:
+    """The token in a 200 answer; one that is missing, or already expired by this machine's clock, is an error
+    (a token that never looks fresh would cost one OAuth call per request)."""
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        raise _no_token(url, f"the answer is not JSON ({answer[:60]!r})") from None
+    try:
+        token = _wire.parse_oauth(data)
+    except ValueError as exc:  # Token.from_expiry says what is wrong
+        raise _no_token(url, str(exc)) from None
+    except (KeyError, TypeError, AttributeError):
+        raise _no_token(url, "there is no token in it") from None
+    now = time.time()
+    if token.expires_at <= now:
+        raise _no_token(url, f"its token expired at {_utc(token.expires_at)}, before now ({_utc(now)}) by this "
+                             "machine's clock; if the clock is wrong, correct it")
+    return token
+
+
+def _no_token(url: str, reason: str) -> AuthenticationError:
+    return AuthenticationError(f"The token endpoint {url} answered 200 but gave no usable token: {reason}. Check "
+                               "GIGACHAT_AUTH_URL (or GIGACHAT_BASE_URL for user and password).", status_code=200)
+
+
+def _utc(seconds: float) -> str:
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds:g} s after 1970"
 
 
 def _cache_dir(s: Settings) -> Path | None:

@@ -3,7 +3,6 @@ decisions after a failed request (retry, refresh the token, or raise). Only the 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -15,6 +14,7 @@ import httpx
 
 from . import _wire
 from ._auth import Authenticator
+from ._body import parse_answer, redirect_error
 from ._errors import AuthenticationError, GigaChatError, StreamError
 from ._flows import FileBook
 from ._http import NOT_SENT, transport_error
@@ -57,6 +57,8 @@ class BaseClient:
     def _failed(self, call: _wire.Call, response: httpx.Response, body: bytes, plan: RetryPlan,
                 header: str | None) -> float | None:
         """After an error status: None to retry at once with a new token, else the delay before retrying."""
+        if response.status_code < 400:
+            raise redirect_error(response)
         error = _wire.api_error(response.status_code, body, response.headers, model=call.model,
                                 not_found=call.not_found, forbidden=call.forbidden)
         if isinstance(error, AuthenticationError):
@@ -96,8 +98,8 @@ def build(http: httpx.Client | httpx.AsyncClient, call: _wire.Call, headers: Map
                               headers=headers)
 
 
-def decode(call: _wire.Call, body: bytes) -> Any:
-    return call.parse(body if call.raw else json.loads(body))
+def decode(call: _wire.Call, response: httpx.Response, body: bytes) -> Any:
+    return parse_answer(response, body, call.parse, raw=call.raw)
 
 
 def log_response(call: _wire.Call, response: httpx.Response, started: float) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from .._version import __version__
+from ._body import ACCEPT_ENCODING
 from ._errors import GigaChatConnectionError, GigaChatError, GigaChatTimeoutError
 from ._settings import Settings
 from ._tls import ssl_context_for, tls_error_from
@@ -26,7 +27,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "verify": ssl_context_for(settings),
         "timeout": httpx.Timeout(settings.timeout),
         "limits": limits,
-        "headers": {"User-Agent": USER_AGENT},
+        "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         "follow_redirects": False,
     }
 

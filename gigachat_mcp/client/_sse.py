@@ -6,6 +6,10 @@ events per read, and splitting bytes at blank lines in C costs far less than dec
 in Python. v1 streams `data:` JSON until `data: [DONE]`, with finish_reason and usage in the last JSON event;
 v2 streams named events until `response.message.done`. An error event or a malformed one raises StreamError
 carrying the text handed out so far.
+
+What a stream may make the client hold is bounded (see _limits): the bytes of an unfinished event (a line
+with no end is one) up to MAX_EVENT_BYTES, kept as a list of pieces so that buffering stays linear; the
+answer text and reasoning up to MAX_STREAM_CHARS; generated files and sources up to MAX_STREAM_ITEMS.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 from typing import Any
 
 from ._errors import StreamError
+from ._limits import MAX_EVENT_BYTES, MAX_STREAM_CHARS, MAX_STREAM_ITEMS, size_text
 from ._types import ChatChunk, FunctionCall, GeneratedFile, Source, text_chunk
 from ._wire import (
     MarkupFilter,
@@ -37,16 +42,19 @@ _NO_CHUNKS: list[ChatChunk] = []  # returned (never mutated) when the bytes comp
 _DECODER = json.JSONDecoder(strict=False)
 _SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner json.loads itself uses
 _V2_DELTA = "event: response.message.delta\ndata: "
+_RUN = 4096  # text pieces joined into one string, so a stream of one-character deltas costs no more than its text
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
 
 class StreamDecoder:
     """Decodes one streamed answer; `done` once the final event arrived, `partial_text` at any time."""
 
-    __slots__ = ("_buffer", "_after_cr", "_fresh", "_parts", "_v2", "done", "_markup", "_files", "_state", "_thought",
-                 "_marks", "_sources", "_call")
+    __slots__ = ("_pending", "_pending_size", "_after_cr", "_fresh", "_parts", "_v2", "done", "_markup", "_files",
+                 "_state", "_thought", "_marks", "_sources", "_call", "_chars", "_runs", "_fault", "_seen")
 
     def __init__(self, dialect: str) -> None:
-        self._buffer = b""  # the start of an event whose blank line has not arrived; line ends are LF only
+        self._pending: list[bytes] = []  # the start of an event whose blank line has not arrived; LF line ends
+        self._pending_size = 0
         self._after_cr = False  # the last byte was a CR: an LF starting the next bytes ends the same line
         self._fresh = True  # nothing fed yet: a leading byte order mark is dropped, as the spec says
         self._parts: list[str] = []
@@ -59,6 +67,10 @@ class StreamDecoder:
         self._marks = SourceMarks()  # v2 web search cites sources as [sources=[N]] in the text
         self._sources: dict[str, Source] = {}
         self._call: FunctionCall | None = None
+        self._chars = 0  # characters of text and reasoning handed out
+        self._runs = 0  # _parts[:_runs] are joined runs of _RUN pieces each
+        self._fault: StreamError | None = None  # a cap passed while handing out chunks: raised on the next feed
+        self._seen = False  # an event was completed
 
     @property
     def partial_text(self) -> str:
@@ -69,46 +81,112 @@ class StreamDecoder:
         return bool(self._parts) or self._thought
 
     def feed(self, raw: bytes) -> list[ChatChunk]:
-        """Take the next bytes of the body; return the chunks of the events they complete, in order."""
-        if not raw:
+        """Take the next bytes of the body; return the chunks of the events they complete, in order. Linear in
+        the bytes fed; StreamError once an unfinished event or the answer passes its cap (see _limits)."""
+        if self._fault is not None:
+            raise self._fault
+        if not raw or self.done:
             return _NO_CHUNKS
         if self._fresh:
-            raw, self._buffer = self._buffer + raw, b""
-            if len(raw) < 3 and _BOM.startswith(raw):  # maybe a byte order mark, cut short
-                self._buffer = raw
-                return _NO_CHUNKS
-            self._fresh = False
-            if raw.startswith(_BOM):
-                raw = raw[3:]
+            raw = self._unmarked(raw)
         if b"\r" in raw or self._after_cr:
             if self._after_cr and raw[:1] == b"\n":
                 raw = raw[1:]
             self._after_cr = raw[-1:] == b"\r"
             raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if self._buffer:
-            raw = self._buffer + raw
+        pending = self._pending
+        split = raw[:1] == b"\n" and bool(pending) and pending[-1][-1:] == b"\n"  # a blank line cut in two
         cut = raw.rfind(b"\n\n") + 2  # the events up to the last blank line are complete
-        if cut < 2 or self.done:
-            self._buffer = raw if not self.done else b""
-            return _NO_CHUNKS
-        self._buffer = raw[cut:]
+        if cut < 2 and not split:
+            return self._hold(raw)
+        if pending:
+            if self._pending_size + (1 if split else raw.find(b"\n\n") + 2) > MAX_EVENT_BYTES:
+                raise self._too_big()
+            head = b"".join(pending) + raw[:max(cut, 1)]
+        else:
+            head = raw[:cut]
+        rest = raw[max(cut, 1):]
+        self._pending, self._pending_size, self._seen = [rest] if rest else [], len(rest), True
         try:
-            text = raw[:cut].decode()  # whole events, so no character is cut in two
+            text = head.decode()  # whole events, so no character is cut in two
         except UnicodeDecodeError:
             raise self._error("GigaChat sent a stream event that is not UTF-8.") from None
-        return self._events(text)
+        chunks: list[ChatChunk] = []
+        try:
+            self._events(text, chunks)
+        except _SHAPE_ERRORS as exc:  # like a malformed event, at once: .partial_text has the events before it
+            raise self._error(f"GigaChat sent a stream event of an unexpected shape ({type(exc).__name__}: "
+                              f"{str(exc)[:80]}).") from None
+        self._account(chunks)
+        return chunks
 
-    def _events(self, text: str) -> list[ChatChunk]:
-        """The chunks of complete events. The usual event (one `data:` line of JSON text, after `event:
+    def _unmarked(self, raw: bytes) -> bytes:
+        """The first bytes without a leading byte order mark, as the spec says (held back while it may be one)."""
+        raw, self._pending, self._pending_size = b"".join(self._pending) + raw, [], 0
+        if len(raw) < 3 and _BOM.startswith(raw):  # maybe a byte order mark, cut short
+            self._pending, self._pending_size = [raw], len(raw)
+            return b""
+        self._fresh = False
+        return raw[3:] if raw.startswith(_BOM) else raw
+
+    def _hold(self, raw: bytes) -> list[ChatChunk]:
+        """Keep bytes that complete no event, up to MAX_EVENT_BYTES: a list of pieces, never copied."""
+        if raw:
+            self._pending.append(raw)
+            self._pending_size += len(raw)
+            if self._pending_size > MAX_EVENT_BYTES:
+                raise self._too_big()
+        return _NO_CHUNKS
+
+    def _account(self, chunks: list[ChatChunk]) -> None:
+        """Check the stream's caps after handing out `chunks`; join small text pieces into runs."""
+        parts = self._parts
+        if len(parts) - self._runs > _RUN:
+            parts[self._runs:] = ["".join(parts[self._runs:])]
+            self._runs += 1
+        if self._fault is not None:
+            return
+        if self._chars > MAX_STREAM_CHARS:
+            self._stop(chunks, self._error(f"GigaChat's answer passed {MAX_STREAM_CHARS:,} characters of text and "
+                                           "reasoning, the most one stream may hold; the client stopped reading it."))
+        elif len(self._files) + len(self._sources) + len(self._markup.files) > MAX_STREAM_ITEMS:
+            self._stop(chunks, self._error(f"GigaChat's answer named more than {MAX_STREAM_ITEMS:,} files and "
+                                           "sources, the most one stream may hold; the client stopped reading it."))
+        elif self._pending_size > MAX_EVENT_BYTES:
+            self._stop(chunks, self._too_big())
+
+    def _stop(self, chunks: list[ChatChunk], error: StreamError) -> None:
+        """Raise `error` now or, when `chunks` are still to be handed out, on the next feed or at finish, so that
+        .partial_text is exactly what the caller saw."""
+        self._fault = error
+        self._pending, self._pending_size = [], 0
+        if not chunks:
+            raise error
+
+    def _too_big(self) -> StreamError:
+        self._pending, self._pending_size = [], 0
+        return self._error(self._too_big_message())
+
+    @staticmethod
+    def _too_big_message() -> str:
+        return (f"GigaChat sent a stream event larger than {size_text(MAX_EVENT_BYTES)} (a line with no end, or "
+                "lines with no blank line after them), the most this client buffers; it stopped reading there.")
+
+    def fail(self, message: str) -> StreamError:
+        """A StreamError carrying the text handed out so far, for failures found outside the decoder."""
+        return self._error(message)
+
+    def _events(self, text: str, chunks: list[ChatChunk]) -> None:
+        """Append the chunks of complete events to `chunks`. The usual event (one `data:` line of JSON text, after `event:
         response.message.delta` in v2) is parsed in place, with no copy and no per-line work; anything else
         (the final event, [DONE], errors, comments, multi-line data) takes the general field-by-field path."""
-        chunks: list[ChatChunk] = []
         parts = self._parts
         v2 = self._v2
         prefix = _V2_DELTA if v2 else "data: "
         held_marks, held_markup = self._marks, self._markup
         skip = len(prefix)
         pos, size = 0, len(text)
+        chars = 0
         while pos < size:
             if text.startswith(prefix, pos):
                 start = pos + skip
@@ -126,6 +204,7 @@ class StreamDecoder:
                                                   else (held_markup._held or "<" in piece)):
                         if piece:
                             parts.append(piece)
+                            chars += len(piece)
                             chunks.append(text_chunk(piece, obj.get("model")))
                         continue
                     chunk = self._v2_delta(obj) if v2 else self._v1_object(obj)
@@ -143,12 +222,17 @@ class StreamDecoder:
                     chunks.append(chunk)
                 if self.done:
                     break  # anything after the final event is not part of the answer
-        return chunks
+        self._chars += chars
 
     def finish(self) -> None:
         """The body ended: fine after the final event, a StreamError before it (an unfinished event is dropped)."""
+        if self._fault is not None:
+            raise self._fault
         if not self.done:
-            raise self._error("The stream ended before the answer was complete (no final event).")
+            message = "The stream ended before the answer was complete (no final event)."
+            if not self._seen and self._pending:
+                message += f" It sent no server-sent events, only {_shown(self._pending[0][:80].decode('utf-8', 'replace'))}."
+            raise self._error(message)
 
     def _v1_event(self, data: str) -> ChatChunk | None:
         if data == "[DONE]":
@@ -157,6 +241,7 @@ class StreamDecoder:
         return self._v1_object(self._json(data))
 
     def _emit(self, chunk: ChatChunk) -> ChatChunk:
+        self._chars += len(chunk.text) + len(chunk.reasoning)
         if chunk.text:
             self._parts.append(chunk.text)
         self._thought = self._thought or bool(chunk.reasoning)

@@ -16,6 +16,7 @@ import httpx
 
 from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
+from ._body import read_answer, read_error_body, stream_pieces
 from ._errors import StreamError
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
@@ -190,12 +191,12 @@ class GigaChat(BaseClient):
     def _request(self, call: _wire.Call) -> Any:
         response = self._open(call, self._plan(call))
         try:
-            body = response.read()
+            body = read_answer(response, raw=call.raw)
         except httpx.HTTPError as exc:
             raise transport_error(exc, call.url, self.settings.timeout) from None
         finally:
             response.close()
-        return decode(call, body)
+        return decode(call, response, body)
 
     def _open(self, call: _wire.Call, plan: RetryPlan) -> httpx.Response:
         """Send until a success status arrives; 401 refreshes the token once, retryable failures back off."""
@@ -207,10 +208,10 @@ class GigaChat(BaseClient):
                 http = self._client()
                 response = http.send(build(http, call, self._request_headers(call, header)), stream=True)
                 log_response(call, response, started)
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 try:
-                    body = response.read()
+                    body = read_error_body(response)
                 finally:
                     response.close()
                 delay = self._failed(call, response, body, plan, header)
@@ -225,7 +226,7 @@ class GigaChat(BaseClient):
             response = self._open(call, plan)
             decoder = StreamDecoder(call.stream or "v1")
             try:
-                for raw in response.iter_bytes():
+                for raw in stream_pieces(response, decoder.fail):
                     yield from decoder.feed(raw)
                 decoder.finish()
                 return

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -53,7 +54,7 @@ class FileTokenCache:
                 return None
             expires = data["expires_at"]
             token = Token(str(data["access_token"]), _NEVER if expires is None else float(expires))
-            return token if token.value else None
+            return token if token.value and not math.isnan(token.expires_at) else None
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -139,8 +140,20 @@ class Token:
 
     @classmethod
     def from_expiry(cls, value: str, expires_at: float | int | None) -> Token:
-        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'."""
-        if not expires_at:
+        """GigaChat sends milliseconds; a value under 1e12 is taken as seconds, 0 or None as 'never'.
+
+        Anything else (a bool, text, NaN, infinity, a negative number) or a token that is not a non-empty str
+        is a ValueError saying so: such a token would never look fresh, costing one OAuth call per request."""
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("the access token is missing or empty" if value is None or isinstance(value, str)
+                             else f"the access token is not a string (it is of type {type(value).__name__})")
+        if expires_at is None:
+            return cls(value, NEVER)
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)) or not math.isfinite(expires_at) \
+                or expires_at < 0:
+            raise ValueError(f"its expiry time (expires_at) is {expires_at!r:.40}, not a time in milliseconds "
+                             "or seconds since 1970")
+        if expires_at == 0:
             return cls(value, NEVER)
         seconds = expires_at / 1000 if expires_at >= 1e12 else float(expires_at)
         return cls(value, seconds)

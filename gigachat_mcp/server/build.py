@@ -100,6 +100,7 @@ def build_server(
         token_verifier=auth[0] if auth else None,
         auth=auth[1] if auth else None,
         listing_order=TOOLS_LISTED,
+        legacy_subscriptions=parts.updates.legacy,
     )
     server.middleware.append(view.listing)
     install_redaction(settings)
@@ -109,7 +110,6 @@ def build_server(
     register_resources(server, parts)
     register_prompts(server)
     parts.updates.register(server)
-    server.legacy_subscriptions = parts.updates.legacy
     return server
 
 

@@ -24,10 +24,11 @@ class CheckedServer(MCPServer[Live]):
     """MCPServer whose tools reject unknown arguments and non-booleans, and explain bad ones in sentences."""
 
     _schemas: dict[str, dict[str, Any]] | None = None
-    legacy_subscriptions: LegacySubscriptions | None = None  # the 2025-era subscriptions, for tests to count
 
-    def __init__(self, *args: Any, listing_order: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, listing_order: tuple[str, ...] = (),
+                 legacy_subscriptions: LegacySubscriptions | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.legacy_subscriptions = legacy_subscriptions  # the 2025-era subscriptions (updates.py), for tests to count
         self._rank = {name: index for index, name in enumerate(listing_order)}
 
     async def list_tools(self) -> list[MCPTool]:

@@ -46,6 +46,8 @@ class Conversation:
     _length: int = 0
     _thinking: list[str] = field(default_factory=list)
     _thinking_length: int = 0
+    store_version: int = field(default=0, repr=False)  # the shared store's version of this record (Redis)
+    store_owner: str = field(default="", repr=False)  # the principal the shared store files it under (Redis)
 
     @property
     def busy(self) -> bool:

@@ -16,8 +16,7 @@ from pydantic import Field
 
 from .. import GigaChatError, chat_options
 from .access import current_owner, known
-from .attached import upload
-from .attachments import InlineFile, prepare_attachments
+from .attachments import InlineFile, prepare_attachments, upload
 from .context import Ctx, Live, Parts, live
 from .conversations import Conversation
 from .errors import BUSY, explain

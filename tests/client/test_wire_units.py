@@ -101,3 +101,11 @@ def test_run_tools_refuses_a_call_it_cannot_run_and_tells_the_model_why() -> Non
     failed = _flows.result_message(FunctionCall("weather", {}), error=KeyError("city"))
     assert json.loads(failed["content"])["error"] == "KeyError: 'city'"
     assert json.loads(_flows.result_message(FunctionCall("weather", {}), value={"t": 3})["content"]) == {"t": 3}
+
+
+def test_an_error_body_of_control_characters_stays_out_of_the_message() -> None:
+    """A 503 whose body is NUL bytes (a broken proxy) gives a readable message, not 200 raw NULs."""
+    from gigachat_mcp.client._wire import api_error
+
+    error = api_error(503, b"\x00" * 200 + b"upstream\x07down", {})
+    assert "\x00" not in str(error) and "\x07" not in str(error)

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from gigachat_mcp.emulator import Emulator
-from gigachat_mcp.server.attached import AttachmentRefused, prepare
+from gigachat_mcp.server.attachments import AttachmentRefused, prepare
 from gigachat_mcp.server.file_access import FileAccessDenied, _open_beneath, allowed_roots, read_allowed
 from tests.helpers import eventually
 from tests.server.test_files_mcp import server_for

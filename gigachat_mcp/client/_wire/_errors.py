@@ -106,5 +106,10 @@ def _json_or_empty(body: bytes) -> dict[str, Any]:
 
 
 def _short_text(body: bytes) -> str:
-    text = body[:200].decode("utf-8", "replace").strip()
-    return "" if text.startswith("<") else text
+    """The start of a non-JSON error body, fit for a message: no HTML, and control characters (a hostile or
+    broken upstream can send NULs) shown as spaces."""
+    text = body[:200].decode("utf-8", "replace").translate(_CONTROLS).strip()
+    return "" if text.startswith("<") else " ".join(text.split())
+
+
+_CONTROLS = {code: " " for code in (*range(32), 127)}

@@ -134,8 +134,8 @@ class RedisConversations:
                   self.ttl_ms, self.link.replica, self.lease_ms, conversation.id]))
         if not made:
             raise ConversationCapReached(self.max_conversations)
-        conversation._team_version = 0  # type: ignore[attr-defined]
-        conversation._team_owner = owner or ""  # type: ignore[attr-defined]
+        conversation.store_version = 0
+        conversation.store_owner = owner or ""
         return conversation
 
     async def find(self, conversation_id: str, owner: str | None) -> Conversation | None:
@@ -159,15 +159,15 @@ class RedisConversations:
             await self.link.call(lambda: self._reap(keys=[h, t, a], args=[DEAD_REPLICA, repr(time.time())]))
             return await self.find(conversation_id, owner)
         conversation = _loaded(conversation_id, fields, text)
-        conversation._team_owner = owner or ""  # type: ignore[attr-defined]
+        conversation.store_owner = owner or ""
         return conversation
 
     async def begin(self, conversation: Conversation, prompt: str, model: str,
                     attachments: list[str] | None = None) -> list[dict[str, Any]]:
-        version = getattr(conversation, "_team_version", 0)
+        version = conversation.store_version
         messages = conversation.begin(prompt, model, self.max_messages, attachments)
         h, t, a = self._keys(conversation.id)
-        owner = getattr(conversation, "_team_owner", "")  # set by create and find
+        owner = conversation.store_owner  # set by create and find
         result = await self.link.call(lambda: self._begin(
             keys=[h, t, a, self._recent(owner or None)],
             args=[str(version), model, conversation.system or "", json.dumps(conversation.messages),
@@ -273,5 +273,5 @@ def _loaded(conversation_id: str, fields: dict[bytes, bytes], text: bytes | None
         updated_at=float(field("updated_at") or 0))
     if text:
         conversation.append(text.decode(errors="replace"))
-    conversation._team_version = int(field("version") or 0)  # type: ignore[attr-defined]
+    conversation.store_version = int(field("version") or 0)
     return conversation
