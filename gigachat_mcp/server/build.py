@@ -82,6 +82,8 @@ def build_server(
     parts = Parts(state, Updates(state, bus, owned=bool(auth), current_owner=current_owner),
                   trust_client_roots=trust_client_roots)
     store = parts.store
+    state.stoppers.append(  # a draining HTTP server stops what is left after --grace (http/drain.py)
+        lambda why: sum(current.runner.stop_all(why) for current in parts.running if current.runner))
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
                     owner_of=current_owner)
@@ -107,6 +109,7 @@ def build_server(
     register_resources(server, parts)
     register_prompts(server)
     parts.updates.register(server)
+    server.legacy_subscriptions = parts.updates.legacy
     return server
 
 

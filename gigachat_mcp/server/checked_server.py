@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from . import sdk
 from .arguments import ArgumentProblem, check, combine, explain
 from .context import Live
+from .legacy_subscriptions import LegacySubscriptions
 from .names import PATTERN_WORDS
 
 __all__ = ["CheckedServer"]
@@ -23,6 +24,7 @@ class CheckedServer(MCPServer[Live]):
     """MCPServer whose tools reject unknown arguments and non-booleans, and explain bad ones in sentences."""
 
     _schemas: dict[str, dict[str, Any]] | None = None
+    legacy_subscriptions: LegacySubscriptions | None = None  # the 2025-era subscriptions, for tests to count
 
     def __init__(self, *args: Any, listing_order: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

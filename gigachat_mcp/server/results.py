@@ -119,8 +119,9 @@ def answer_result(conversation: Conversation, uri: str,
     )
     if status == "done":
         shown = text
-    elif status == "cancelled":  # only the live view's Stop button does this
-        shown = f"{text}\n\n[The user stopped this answer here.]" if text else "[The user stopped this answer.]"
+    elif status == "cancelled":  # the live view's Stop button, or a shutdown past its grace (the error says so)
+        why = conversation.error or ("The user stopped this answer here." if text else "The user stopped this answer.")
+        shown = f"{text}\n\n[{why}]" if text else f"[{why}]"
     else:
         shown = (f"GigaChat is answering in the background. Read {uri} or call get_conversation with "
                  f"conversation_id={conversation.id!r} and wait_seconds to get the answer.")

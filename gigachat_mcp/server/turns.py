@@ -85,15 +85,24 @@ class TurnRunner:
             limiter = MemoryLimiter(max_streams)
         self.limiter = limiter  # a state.StreamLimiter: this process's, or the fleet's
         self._stops: dict[str, anyio.CancelScope] = {}  # turns running in this process, by conversation id
+        self._why: dict[str, str] = {}  # why a turn was stopped, when not by the user (a shutdown)
 
-    def stop(self, conversation_id: str) -> bool:
+    def stop(self, conversation_id: str, reason: str | None = None) -> bool:
         """Stop the turn running for this conversation (its upstream stream is closed, its status becomes
-        cancelled, the text so far is kept); False when none is running here."""
+        cancelled, the text so far is kept, `reason` becomes its error); False when none is running here."""
         scope = self._stops.get(conversation_id)
         if scope is None:
             return False
+        if reason:
+            self._why[conversation_id] = reason
         scope.cancel()
         return True
+
+    def stop_all(self, reason: str) -> int:
+        """Stop every turn running here that is not already stopping, as `stop` does (a replica shutting down);
+        returns how many."""
+        running = [cid for cid, scope in self._stops.items() if not scope.cancel_called]
+        return sum(self.stop(conversation_id, reason) for conversation_id in running)
 
     async def run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                   progress: Progress | None, publish: Publish) -> Conversation:
@@ -110,6 +119,7 @@ class TurnRunner:
         failure: BaseException | None = None
         final: ChatChunk | None = None
         stop = anyio.CancelScope()
+        why: str | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(notifier.run)
             self._stops[conversation.id] = stop
@@ -121,10 +131,11 @@ class TurnRunner:
             finally:
                 if self._stops.get(conversation.id) is stop:
                     del self._stops[conversation.id]
+                    why = self._why.pop(conversation.id, None)
             group.cancel_scope.cancel()
         with anyio.CancelScope(shield=True):
             if failure is None and stop.cancelled_caught:
-                conversation.finish("cancelled")
+                conversation.finish("cancelled", error=why)
             elif failure is None:
                 usage = final.usage if final is not None else None
                 conversation.finish("done", finish_reason=final.finish_reason if final else None,

@@ -1,5 +1,6 @@
 """Telling listeners a conversation changed: the subscription bus (2026 `subscriptions/listen`, served by MCPServer
-itself; other replicas through Redis) and the 2025-era resources/subscribe sessions, which this module serves."""
+itself; other replicas through Redis) and the 2025-era resources/subscribe sessions, which this module serves
+(bounded, checked and freed on close: see legacy_subscriptions)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from mcp.server import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import ResourceUpdated
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+from mcp.types import INVALID_REQUEST, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from . import sdk
 from .conversations import Conversation
+from .legacy_subscriptions import LegacySubscriptions, check, kept
 from .names import conversation_uri
-from .state import SharedState
+from .state import LimitExceeded, SharedState, StateUnavailable
 
 __all__ = ["Updates"]
 
@@ -29,8 +31,8 @@ class Updates:
         self.bus = bus
         self.owned = owned
         self.current_owner = current_owner
-        self.legacy_subscribers: dict[str, set[Any]] = {}
-        bus.on_remote(self.tell_legacy)  # changes made on other replicas reach this replica's 2025-era subscribers
+        self.legacy = LegacySubscriptions()  # 2025-era resources/subscribe: bounded per session, freed on close
+        bus.on_remote(self.legacy.tell)  # changes made on other replicas reach this replica's 2025-era subscribers
 
     async def publish(self, conversation: Conversation) -> None:
         uri = conversation_uri(conversation.id)
@@ -44,28 +46,32 @@ class Updates:
             await self.shared.announce(conversation, event)
         else:  # in memory: the conversation is the live object; tell this process's listeners
             await self.bus.publish(event)
-        await self.tell_legacy(uri)
-
-    async def tell_legacy(self, uri: str) -> None:
-        for connection in list(self.legacy_subscribers.get(uri, ())):
-            try:
-                await connection.send_resource_updated(uri)
-            except Exception:  # noqa: BLE001 - a subscriber that left is simply forgotten
-                self.legacy_subscribers[uri].discard(connection)
+        await self.legacy.tell(uri)
 
     # --- 2025-era subscriptions (2026 clients use subscriptions/listen, served by MCPServer itself) -------------
 
     async def subscribe(self, ctx: ServerRequestContext, params: SubscribeRequestParams) -> EmptyResult:
-        conversation_id = str(params.uri).rpartition("/")[2]
-        if str(params.uri).startswith("gigachat://conversations/") and await self.shared.conversations.find(
-                conversation_id, self.current_owner()) is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown conversation {conversation_id!r}.")
-        self.legacy_subscribers.setdefault(str(params.uri), set()).add(sdk.connection_of(ctx))
+        uri = str(params.uri)
+        quotas = self.shared.quotas
+        try:
+            if quotas is not None:  # each subscribe counts against the principal's requests a minute
+                await quotas.admit(self.current_owner() or "")
+            await check(uri, self.visible)
+        except LimitExceeded as exc:
+            raise MCPError(code=INVALID_REQUEST, message=str(exc), data={"retry_after": exc.retry_after}) from None
+        except StateUnavailable as exc:
+            raise MCPError(code=INVALID_REQUEST, message=str(exc)) from None
+        if kept(uri):
+            self.legacy.add(sdk.connection_of(ctx), uri)
         return EmptyResult()
 
     async def unsubscribe(self, ctx: ServerRequestContext, params: UnsubscribeRequestParams) -> EmptyResult:
-        self.legacy_subscribers.get(str(params.uri), set()).discard(sdk.connection_of(ctx))
+        self.legacy.remove(sdk.connection_of(ctx), str(params.uri))
         return EmptyResult()
+
+    async def visible(self, conversation_id: str) -> bool:
+        """Whether the caller can see this conversation (another principal's is as unknown as a missing one)."""
+        return await self.shared.conversations.find(conversation_id, self.current_owner()) is not None
 
     def register(self, server: MCPServer[Any]) -> None:
         """Serve the 2025-era resources/subscribe and resources/unsubscribe on `server`."""

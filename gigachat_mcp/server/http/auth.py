@@ -1,7 +1,9 @@
 """Who may use a team server: static bearer tokens from a file, or JWTs from an OAuth issuer.
 
 Both are the SDK's `TokenVerifier`; the SDK's bearer middleware answers 401 with `WWW-Authenticate` and (for
-OAuth) serves the RFC 9728 protected-resource metadata. The principal (the static token's name, or the JWT's
+OAuth) serves the RFC 9728 protected-resource metadata. A verifier says only whether a token is genuine; whether it
+carries the required scopes is the middleware's question, so a good token without them gets RFC 6750's
+403 `insufficient_scope` (naming the scope), not 401 `invalid_token`. The principal (the static token's name, or the JWT's
 issuer and subject) is what conversations and limits belong to.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, ConfigDict, TypeAdapter
 
 __all__ = ["AuthFileError", "JwtVerifier", "StaticTokenVerifier", "load_token_file", "oauth_auth", "static_auth"]
 
@@ -68,12 +70,11 @@ class StaticTokenVerifier:
 class JwtVerifier:
     """JWTs signed by the issuer's keys (JWKS from its metadata, cached), for this server's URL as audience."""
 
-    def __init__(self, issuer: str, audience: str, required_scopes: list[str], *, verify_tls: Any = True) -> None:
+    def __init__(self, issuer: str, audience: str, *, verify_tls: Any = True) -> None:
         import jwt
 
-        self.issuer = issuer.rstrip("/")
+        self.issuer = issuer  # compared with `iss` exactly, as RFC 8414 and OpenID Connect say (Auth0 ends in "/")
         self.audience = audience
-        self.required_scopes = required_scopes
         self._jwt = jwt
         self._jwks: Any = None
         self._verify_tls = verify_tls
@@ -87,14 +88,15 @@ class JwtVerifier:
         """From the issuer's RFC 8414 / OpenID metadata; `<issuer>/.well-known/jwks.json` if it has none."""
         import httpx
 
+        base = self.issuer.rstrip("/")
         for suffix in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
             try:
-                response = httpx.get(self.issuer + suffix, timeout=10, verify=self._verify_tls)
+                response = httpx.get(base + suffix, timeout=10, verify=self._verify_tls)
                 if response.status_code == 200 and response.json().get("jwks_uri"):
                     return str(response.json()["jwks_uri"])
             except (httpx.HTTPError, ValueError):
                 continue
-        return self.issuer + "/.well-known/jwks.json"
+        return base + "/.well-known/jwks.json"
 
     async def verify_token(self, token: str) -> AccessToken | None:
         import anyio
@@ -111,10 +113,7 @@ class JwtVerifier:
         except (jwt.PyJWTError, OSError) as exc:
             log.info("bearer token refused: %s", type(exc).__name__)
             return None
-        scopes = str(claims.get("scope", "")).split()
-        if any(scope not in scopes for scope in self.required_scopes):
-            log.info("bearer token refused: missing scope")
-            return None
+        scopes = str(claims.get("scope", "")).split()  # the SDK's middleware checks the required ones (403)
         return AccessToken(token="", client_id=str(claims.get("client_id") or claims.get("azp") or claims["sub"]),
                            scopes=scopes, expires_at=int(claims["exp"]), resource=self.audience,
                            subject=str(claims["sub"]), claims={"iss": claims["iss"], "sub": claims["sub"]})
@@ -127,6 +126,14 @@ def static_auth(path: str | Path, public_url: str | None) -> tuple[StaticTokenVe
 
 
 def oauth_auth(issuer: str, public_url: str, scopes: list[str]) -> tuple[JwtVerifier, AuthSettings]:
-    verifier = JwtVerifier(issuer, public_url, scopes)
-    return verifier, AuthSettings(issuer_url=AnyHttpUrl(issuer), resource_server_url=AnyHttpUrl(public_url),
+    """The JWT verifier and the SDK's settings: `scopes` are required of every token (403 without them), and the
+    RFC 9728 document lists the issuer as configured, the string its tokens carry in `iss` (a plain AnyHttpUrl
+    would add a "/" to a bare host)."""
+    verifier = JwtVerifier(issuer, public_url)
+    return verifier, AuthSettings(issuer_url=_as_written(issuer), resource_server_url=_as_written(public_url),
                                   required_scopes=scopes or None, validate_token_resource=True)
+
+
+def _as_written(url: str) -> AnyHttpUrl:
+    """The URL checked as AnyHttpUrl, its empty path kept empty."""
+    return TypeAdapter(AnyHttpUrl, config=ConfigDict(url_preserve_empty_path=True)).validate_python(url)

@@ -4,22 +4,20 @@
 - `/healthz` (the process answers) and `/readyz` (Redis reachable, a GigaChat token obtainable, not draining)
   need no auth and show no secret.
 - SIGTERM: new chats are refused (readyz turns 503 so the balancer moves on), answers in flight get `grace`
-  seconds to finish, then the server stops and whatever still streams is recorded as cancelled with its partial
-  text. A second SIGTERM exits at once.
+  seconds to finish, then whatever still streams is recorded as cancelled with its partial text and returned to
+  its caller, and the server stops (see drain.py). A second SIGTERM exits at once.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..state.interfaces import SharedState
+from .drain import draining_server
 
 __all__ = ["ExposureRefused", "HttpOptions", "check_exposure", "serve_http"]
 
@@ -120,9 +118,10 @@ def serve_http(server: Any, state: SharedState, settings: Any, options: HttpOpti
     app = server.streamable_http_app(host=options.host, transport_security=transport_security(options))
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning",
                             timeout_graceful_shutdown=2, lifespan="on")
-    uvicorn_server = _draining_server(config, state, options.grace)
+    uvicorn_server = draining_server(config, state, options.grace)
 
     async def main() -> None:
+        uvicorn_server.remember_loop()  # the drain thread stops the answers left after the grace period here
         try:
             await uvicorn_server.serve()
         finally:
@@ -130,29 +129,3 @@ def serve_http(server: Any, state: SharedState, settings: Any, options: HttpOpti
                 await close()
 
     anyio.run(main)
-
-
-def _draining_server(config: Any, state: SharedState, grace: float) -> Any:
-    """A uvicorn.Server whose first SIGTERM drains before stopping and whose second exits at once."""
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            if state.draining:  # the second signal: now
-                log.warning("second signal: exiting at once")
-                os._exit(128 + sig)
-            if sig not in (signal.SIGTERM, signal.SIGINT):
-                return super().handle_exit(sig, frame)
-            state.drain()
-            log.warning("draining: refusing new chats, %d answer(s) in flight get %.0f s", state.in_flight, grace)
-            threading.Thread(target=self._drain, args=(sig, frame), daemon=True).start()
-
-        def _drain(self, sig: int, frame: Any) -> None:
-            deadline = time.monotonic() + grace
-            while state.in_flight and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if state.in_flight:
-                log.warning("grace period over: %d answer(s) are stopped and kept as cancelled", state.in_flight)
-            uvicorn.Server.handle_exit(self, sig, frame)
-
-    return DrainingServer(config)

@@ -55,8 +55,9 @@ class RedisLink:
         return ":".join((self.prefix, *parts))
 
     def unavailable(self) -> StateUnavailable:
-        return StateUnavailable(f"The team server cannot reach its Redis ({self.shown}). It reconnects by itself; "
-                                "retry in a few seconds. If it persists, ask the operator to check Redis.")
+        """What a client is told: not where Redis is (the log says that, see `warn`)."""
+        return StateUnavailable("The server cannot reach its shared store; retry in a few seconds (it reconnects "
+                                "by itself). If it persists, ask the operator to check the server's log.")
 
     def warn(self, what: str, exc: BaseException) -> None:
         """Log an unreachable Redis at most every 10 s (not per chunk)."""
@@ -78,8 +79,9 @@ class RedisLink:
         try:
             await self.redis.ping()
             return None
-        except UNREACHABLE:
-            return f"Redis {self.shown} is unreachable"
+        except UNREACHABLE as exc:
+            self.warn("answering /readyz", exc)  # the address goes to the log; /readyz needs no auth
+            return "the shared store (Redis) is unreachable"
 
     async def close(self) -> None:
         await self.redis.aclose()
