@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["problems"]
+__all__ = ["problems", "resolve_ref"]
 
 _TYPES: dict[str, Any] = {
     "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
@@ -28,7 +28,7 @@ def _check(value: Any, schema: Any, root: Any, path: str, found: list[str], dept
     if not isinstance(schema, dict) or depth > 50:
         return
     if "$ref" in schema:
-        _check(value, _resolve(root, schema["$ref"]), root, path, found, depth + 1)
+        _check(value, resolve_ref(root, schema["$ref"]), root, path, found, depth + 1)
     if "const" in schema and value != schema["const"]:
         found.append(f"{path}: must be {schema['const']!r}")
     if "enum" in schema and value not in schema["enum"]:
@@ -111,7 +111,8 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _resolve(root: Any, ref: str) -> Any:
+def resolve_ref(root: Any, ref: str) -> Any:
+    """The node a local JSON Pointer `$ref` (`#/...`, with ~0 ~1 escapes) names in `root`; {} when none."""
     if not ref.startswith("#"):
         return {}
     node = root

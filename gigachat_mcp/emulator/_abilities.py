@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client._schema import resolve_ref  # one JSON-Schema walker: the same $ref reading as the client's
 from ._answers import Answer, count_tokens
 
 __all__ = ["Plan", "ai_check", "apply", "minimal_instance", "read_plan"]
@@ -246,7 +247,7 @@ def minimal_instance(schema: Any, root: Any = None, depth: int = 0) -> Any:
     if not isinstance(schema, dict) or depth > 20:
         return None
     if "$ref" in schema:
-        return minimal_instance(_resolve(root, schema["$ref"]), root, depth + 1)
+        return minimal_instance(resolve_ref(root, schema["$ref"]), root, depth + 1)
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -278,13 +279,6 @@ def minimal_instance(schema: Any, root: Any = None, depth: int = 0) -> Any:
         return None
     low, high = int(schema.get("minLength", 0)), int(schema.get("maxLength", 8))
     return ("emulator" * (1 + low // 8))[:max(low, min(8, high))]
-
-
-def _resolve(root: Any, ref: str) -> Any:
-    node = root
-    for part in ref.removeprefix("#/").split("/"):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return node
 
 
 def _text(message: dict[str, Any]) -> str:

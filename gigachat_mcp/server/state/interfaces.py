@@ -133,8 +133,8 @@ class SharedState:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: Callable[[], Awaitable[str | None]] | None = None  # None when ready, else why not
     announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
-    stoppers: list[Callable[[str], int]] = field(default_factory=list)  # stop this process's turns (reason)
     link: Any = None  # the Redis connection (its round trips are what benchmarks count); None in memory
+    stoppers: list[Callable[[str], int]] = field(default_factory=list)  # stop this process's turns (reason)
     _draining: bool = field(default=False, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
 
