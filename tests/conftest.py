@@ -11,6 +11,7 @@ import pytest
 from gigachat_mcp import GigaChat
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import FAST_RETRIES
+from tests.session_plugin import pytest_configure, pytest_sessionfinish, pytest_terminal_summary  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

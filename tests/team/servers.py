@@ -14,6 +14,7 @@ import httpx
 
 from gigachat_mcp.emulator import Emulator
 from tests.helpers import gigachat_mcp_command, subprocess_env
+from tests.installs import installed, new_packages
 
 
 def free_port() -> int:
@@ -35,8 +36,12 @@ def ensure_programs(programs: dict[str, str]) -> dict[str, str]:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         lock = ["-o", "DPkg::Lock::Timeout=300"]
         subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=False, capture_output=True, timeout=900)
-        subprocess.run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", *missing.values()],
-                       env=env, check=False, capture_output=True, timeout=900)
+        done = subprocess.run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", *missing.values()],
+                              env=env, check=False, capture_output=True, text=True, timeout=900)
+        packages = new_packages(done.stdout)
+        if packages:
+            installed(f"apt-get install --no-install-recommends {' '.join(missing.values())}: {len(packages)} "
+                      f"Debian packages ({', '.join(packages)})")
     return {name: (f"{name} is not installed and the team-server tests need it: apt-get install -y {package} "
                    f"(brew install {package.removesuffix('-server')} on macOS), or run the tests as root on "
                    "Debian/Ubuntu so they install it themselves.")
@@ -52,7 +57,10 @@ def find_program(name: str, debian_package: str) -> str:
 
 
 class RedisServer:
-    """redis-server on a loopback port, no persistence; stop() and start() again keep the port."""
+    """redis-server on a loopback port, no persistence; stop() and start() again keep the port.
+
+    Its working dir (where SHUTDOWN SAVE writes) exists only while it runs or holds saved data: stop() removes it,
+    so a test session leaves nothing in the temp dir."""
 
     def __init__(self) -> None:
         self.binary = find_program("redis-server", "redis-server")
@@ -65,6 +73,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                       "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -93,6 +102,7 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)  # no data survives a SIGTERM without --save anyway
 
     def flush(self) -> None:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
@@ -101,13 +111,15 @@ class RedisServer:
 
 
 class Replica:
-    """One `gigachat-mcp serve --transport streamable-http` process."""
+    """One `gigachat-mcp serve --transport streamable-http` process. Its stderr goes to a temp file that stop()
+    reads into memory and removes: output() still works after stop(), and nothing is left in the temp dir."""
 
     def __init__(self, emulator: Emulator, *args: str, env: dict[str, str] | None = None,
                  host: str = "127.0.0.1", port: int | None = None) -> None:
         self.port = port or free_port()
         self.host = host
         self.log = tempfile.NamedTemporaryFile(prefix="replica-", suffix=".log", delete=False)  # noqa: SIM115
+        self._output: str | None = None
         self.proc = subprocess.Popen(
             [*gigachat_mcp_command(), "serve", "--transport", "streamable-http", "--host", host, "--port",
              str(self.port), *args],
@@ -132,6 +144,8 @@ class Replica:
         raise RuntimeError(f"replica did not start:\n{self.output()}")
 
     def output(self) -> str:
+        if self._output is not None:
+            return self._output
         return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
@@ -142,3 +156,7 @@ class Replica:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._output is None:
+            self._output = self.output()
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
