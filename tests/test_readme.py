@@ -1,8 +1,9 @@
 """The README's snippets, run as a reader would run them (offline, against the emulator), output as documented.
 
 A line `# -> TEXT` in a snippet documents output: some line the snippet prints must start with TEXT. Every
-fenced block is either run here or listed in NOT_RUN_HERE with the reason, so a new snippet cannot go untested
-by accident.
+fenced block (also one indented under a list item) is either run here or listed in NOT_RUN_HERE with the reason,
+so a new snippet cannot go untested by accident. A Python snippet is saved as a file and run with `python FILE`,
+exactly as written: no top-level `await`, no variables from another snippet.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from gigachat_mcp.emulator import Emulator
 from tests.helpers import gigachat_mcp_command, subprocess_env
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+BLOCK = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 NOT_RUN_HERE = {
     "python3 -m venv .venv && . .venv/bin/activate && pip install . && gigachat-mcp demo":
         ".ci/run runs it in a fresh venv; tests/cli runs `gigachat-mcp demo`",
@@ -33,15 +35,11 @@ NOT_RUN_HERE = {
     "gigachat-mcp serve --transport streamable-http --host 0.0.0.0":
         "needs a Redis and a token file of your own; tests/team runs these flags against a real Redis",
 }
-# The Python runner allows top-level `async with`, as a notebook and `python -m asyncio` do.
-RUNNER = ("import ast, asyncio, sys\n"
-          "code = compile(sys.stdin.read(), 'README.md', 'exec', flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)\n"
-          "result = eval(code, {'__name__': '__main__'})\n"
-          "if asyncio.iscoroutine(result):\n    asyncio.run(result)\n")
 
 
 def blocks() -> list[tuple[str, str]]:
-    return BLOCK.findall(README.read_text(encoding="utf-8"))
+    """(language, code) of each fenced block, an indented one dedented as a reader would paste it."""
+    return [(lang, textwrap.dedent(code)) for _indent, lang, code in BLOCK.findall(README.read_text(encoding="utf-8"))]
 
 
 def documented(snippet: str) -> list[str]:
@@ -78,7 +76,8 @@ def test_python_snippets_print_what_the_readme_says(index: int, emulator: Emulat
     snippet = blocks()[index][1]
     (tmp_path / "photo.jpg").write_bytes(DRAWN_JPEG)  # the files the attachments snippet names
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
-    done = subprocess.run([sys.executable, "-c", RUNNER], input=snippet, capture_output=True, text=True,
+    (tmp_path / "snippet.py").write_text(snippet, encoding="utf-8")
+    done = subprocess.run([sys.executable, "snippet.py"], capture_output=True, text=True,
                           env=subprocess_env(emulator), timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
