@@ -113,6 +113,22 @@ try {
     clipboard: await page.evaluate(() => navigator.clipboard.readText()).catch((e) => "unreadable: " + e),
   };
 
+  // The finished header at common widths: one row for the buttons beside the title, nothing scrolls sideways.
+  out.full.layout = {};
+  for (const width of [360, 480, 640]) {
+    await page.evaluate((w) => { document.querySelector("#frames iframe").style.width = `${w}px`; }, width);
+    await sleep(300);
+    out.full.layout[width] = await frame1.evaluate(() => {
+      const box = (sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                             return { top: r.top, bottom: r.bottom, left: r.left, right: r.right }; };
+      return { width: document.documentElement.clientWidth, scrollWidth: document.documentElement.scrollWidth,
+               header: box("header"), title: box("header strong"), status: box("#status"), tokens: box("#tokens"),
+               stop: box("#stop"), copy: box("#copy"), status_label: document.getElementById("status").textContent };
+    });
+    await page.locator("#frames iframe").screenshot({ path: join(OUT_DIR, `done-${width}.png`) });
+  }
+  await page.evaluate(() => { document.querySelector("#frames iframe").style.width = ""; });
+
   // 2. Stop, pressed from the keyboard, ends the upstream stream; the dark theme comes from the host.
   for (const k of Object.keys(calls)) delete calls[k];
   await page.evaluate(() => document.body.classList.add("dark"));
@@ -144,7 +160,7 @@ try {
     const answer = document.getElementById("answer");
     const texts = (sel) => [...answer.querySelectorAll(sel)].map((n) => n.textContent);
     return { headings: [...answer.querySelectorAll("h1,h2,h3,h4,h5,h6")].map((n) => n.tagName + ":" + n.textContent),
-             ul: texts("ul > li"), ol: texts("ol > li"), strong: texts("strong"), em: texts("em"), pre: texts("pre code"),
+             p: texts("p"), ul: texts("ul > li"), ol: texts("ol > li"), strong: texts("strong"), em: texts("em"), pre: texts("pre code"),
              th: texts("th"), td: texts("td"), quote: texts("blockquote"),
              links: [...answer.querySelectorAll("a")].map((a) => [a.textContent, a.getAttribute("href")]),
              injected: answer.querySelectorAll("img, script, iframe, b").length + (window.pwned ? 100 : 0) };

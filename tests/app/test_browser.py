@@ -42,7 +42,7 @@ PROMPT_MARKDOWN = """Render this
 
 > quoted `x`
 
-[safe](https://example.com/x?a=1&b=2) and [unsafe](javascript:window.pwned=3)
+[safe](https://example.com/x?a=1&b=2) and [unsafe](javascript:alert(window.pwned=3)) and [wiki](https://en.wikipedia.org/wiki/Baikal_(lake))
 """
 
 
@@ -109,6 +109,14 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     assert view["strong"] == ["bold"] and view["code"] == ["code"]
     assert '<img src=x onerror="window.pwned=1">' in view["text"] and view["injected"] == 0  # text, never HTML
     assert full["copied"] == {"announced": "Answer copied.", "clipboard": result["text"]}  # Copy gives the Markdown
+    for width, box in full["layout"].items():  # the finished header at 360, 480 and 640 px (done-*.png)
+        assert box["width"] == int(width) and box["status_label"] == "done"
+        assert box["scrollWidth"] <= box["width"], (width, box)  # nothing scrolls sideways
+        for button in ("stop", "copy"):  # both buttons on the title's row, inside the frame
+            assert box[button]["top"] < box["title"]["bottom"] and box[button]["bottom"] > box["title"]["top"], (
+                width, button, box)
+            assert box[button]["right"] <= box["width"], (width, button, box)
+        assert box["copy"]["left"] > box["stop"]["right"] > box["title"]["right"]
     polls = full["callsDuring"].get("read_answer", 0)
     chunks = emulator.streams[0].planned_chunks
     assert 1 <= polls < chunks / 4, (polls, chunks)  # long polls: a handful of calls, not one per chunk
@@ -148,5 +156,8 @@ def test_answer_grows_in_the_frame_stop_cancels_upstream_and_final_state_matches
     assert dom["ul"] == ["item one", "item two"] and dom["strong"] == ["two"] and dom["ol"] == ["third", "fourth"]
     assert dom["pre"] == ["<script>window.pwned = 2</script><b>not bold</b>"]
     assert dom["th"] == ["name", "value"] and dom["td"] == ["a", "1"] and dom["quote"] == ["quoted x"]
-    assert dom["links"] == [["safe", "https://example.com/x?a=1&b=2"]]  # javascript: is shown as text, not a link
+    # javascript: is shown as text, not a link; parentheses inside a link's address stay part of it, no stray `)`
+    assert dom["links"] == [["safe", "https://example.com/x?a=1&b=2"], ["wiki", "https://en.wikipedia.org/wiki/Baikal_(lake)"]]
+    [links_line] = [p for p in dom["p"] if "unsafe" in p]
+    assert links_line.startswith("safe and unsafe and wiki") and ")" not in links_line, links_line
     assert dom["injected"] == 0
