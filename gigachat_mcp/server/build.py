@@ -22,7 +22,7 @@ from .checked_server import CheckedServer
 from .completions import register_completions
 from .context import Live, Parts, live
 from .conversations import ConversationStore
-from .live_view import LiveView
+from .live_view import LiveView, apps_offer
 from .names import conversation_uri
 from .prompts import register_prompts
 from .redaction import install_redaction
@@ -89,7 +89,7 @@ def build_server(
         lambda why: sum(current.runner.stop_all(why) for current in parts.running if current.runner))
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
-                    owner_of=current_owner)
+                    owner_of=current_owner, offer=apps_offer())
     bus.subscribe(view.on_event)
     server = CheckedServer(
         "gigachat",
