@@ -107,6 +107,9 @@ def _add_serve(commands: Any) -> None:
     team.add_argument("--oauth-scope", action="append", metavar="SCOPE", help="scope tokens must carry (repeatable)")
     team.add_argument("--allowed-host", action="append", metavar="HOST",
                       help="public host name accepted in Host/Origin (repeatable; DNS-rebinding protection)")
+    team.add_argument("--allowed-origin", action="append", metavar="ORIGIN",
+                      help="browser page origin given CORS, e.g. http://localhost:8080 (repeatable; or "
+                           "GIGACHAT_MCP_ALLOWED_ORIGINS, comma-separated)")
     team.add_argument("--insecure-no-auth", action="store_true",
                       help="allow serving beyond loopback without authentication (trusted networks only)")
     team.add_argument("--requests-per-minute", type=int, default=0, metavar="N", help="per user (0: no limit)")

@@ -19,7 +19,7 @@ from ._signals import clean_up_on
 CAP_VARIABLE = "GIGACHAT_MCP_CONVERSATIONS_PER_USER"
 DEFAULT_CAP = 100
 TEAM_FLAGS = ("redis", "auth_tokens", "oauth_issuer", "allowed_host", "insecure_no_auth", "requests_per_minute",
-              "streams_per_user")
+              "streams_per_user", "allowed_origin")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +34,13 @@ def run(args: argparse.Namespace) -> int:
         cap = conversations_per_user(args)
     except ValueError as exc:
         return fail(str(exc), USAGE)
+    if http:  # --allowed-origin and GIGACHAT_MCP_ALLOWED_ORIGINS (the variable is ignored over stdio)
+        from ..server.http.cors import allowed_origins
+
+        try:
+            args.allowed_origin = allowed_origins(getattr(args, "allowed_origin", None))
+        except ValueError as exc:
+            return fail(str(exc), USAGE)
     if http and not _port_is_free(args.host, args.port):
         return fail(f"port {args.port} on {args.host} is already in use: stop what holds it, or pick another with "
                     "--port.", USAGE)
@@ -42,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
         settings = stack.enter_context(settings_for(True)) if args.emulator else None
         if not http:
             if any(getattr(args, name, None) for name in TEAM_FLAGS):
-                return fail("--redis, --auth-tokens, --oauth-issuer, --allowed-host and the limits apply to "
-                            "--transport streamable-http only.", USAGE)
+                return fail("--redis, --auth-tokens, --oauth-issuer, --allowed-host, --allowed-origin and the limits "
+                            "apply to --transport streamable-http only.", USAGE)
             # A host ends stdio by closing stdin, or by a signal. mcp reads stdin in a worker thread that only an
             # EOF ends, so no orderly shutdown can finish: on Ctrl-C too, run the exit hooks and go.
             with clean_up_on("SIGINT"):  # the client runs on this machine: its roots name our directories
@@ -87,7 +94,7 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None, cap: int) -
 
     options = HttpOptions(host=args.host, port=args.port, allowed_hosts=list(args.allowed_host or []),
                           grace=args.grace, authenticated=bool(args.auth_tokens or args.oauth_issuer),
-                          insecure_no_auth=args.insecure_no_auth)
+                          insecure_no_auth=args.insecure_no_auth, allowed_origins=list(args.allowed_origin or []))
     try:
         check_exposure(options)
     except ExposureRefused as exc:

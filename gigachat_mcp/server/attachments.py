@@ -16,11 +16,15 @@ import logging
 import os
 import re
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -29,18 +33,20 @@ from .. import file_types as ft
 from .context import Ctx
 from .file_access import HOW_TO_ALLOW, HOW_TO_ALLOW_REMOTE, FileAccessDenied, allowed_roots, read_allowed
 from .names import FILE_ID
+from .sdk import connection_of
 
 if TYPE_CHECKING:
     from .. import AsyncGigaChat
 
-__all__ = ["MAX_ATTACHMENTS", "MAX_INLINE_BASE64", "AttachmentRefused", "InlineFile", "Ready", "prepare",
-           "prepare_attachments", "upload"]
+__all__ = ["MAX_ATTACHMENTS", "MAX_INLINE_BASE64", "AttachmentRefused", "InlineFile", "Ready", "forget_roots",
+           "prepare", "prepare_attachments", "upload"]
 
 MAX_ATTACHMENTS = 10
 MAX_INLINE_BASE64 = -(-max(ft.KIND_LIMITS.values()) // 3) * 4  # base64 of the largest file GigaChat takes
 _WHITESPACE = re.compile(rb"\s+")
 _MIME_EXTENSIONS = {mime: ext for ext, (_, mime) in reversed(list(ft.TYPES.items()))}  # first extension wins
 log = logging.getLogger("gigachat_mcp.server")
+_ROOTS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()  # per connection, see _client_roots
 
 Ready = list[str | tuple[str, bytes]]  # file ids as given, and checked (name, content) to upload
 
@@ -64,7 +70,7 @@ def prepare(paths: Sequence[str] | None, inline: Sequence[Mapping[str, Any]] | N
             ready.append(item)
             continue
         try:
-            name, data = read_allowed(item, roots or [], how)
+            name, data = read_allowed(_path_of(item), roots or [], how)
         except FileAccessDenied as exc:
             raise AttachmentRefused(str(exc)) from None
         ready.append(_checked(name, data))
@@ -112,6 +118,19 @@ def decode_inline(entry: Mapping[str, Any], index: int) -> tuple[str, bytes]:
         raise AttachmentRefused(f"Cannot attach {where} ({name!r}): 'data' is not valid base64 (rule: standard "
                                 "base64, RFC 4648, with '+', '/' and '=' padding, optionally as a data: URI).") from None
     return name, data
+
+
+def _path_of(item: str) -> str:
+    """A `file://` URI (what hosts hand out for files under their roots) as the local path it names; anything else
+    as given. The path then meets the same rules as one given directly."""
+    if item[:7].lower() != "file://":
+        return item
+    parts = urlsplit(item)
+    if parts.netloc not in ("", "localhost"):
+        raise AttachmentRefused(f"Cannot attach {item!r}: the file URI names another machine ({parts.netloc}) "
+                                "(rule: only files on this server's machine are read). Give a path on this "
+                                "machine, or send the content in inline_attachments.")
+    return url2pathname(parts.path)
 
 
 def _checked(name: str, data: bytes) -> tuple[str, bytes]:
@@ -167,10 +186,15 @@ def _over_http(ctx: Ctx) -> bool:
 
 
 async def _client_roots(ctx: Ctx) -> list[str]:
-    """The client's roots (2025-era clients that declare the capability); none otherwise."""
+    """The client's roots (2025-era clients that declare the capability); none otherwise. A client that declared
+    `listChanged` is asked once per connection, and again only after it says its roots changed (forget_roots)."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return []
+    cacheable = bool(capabilities.roots.list_changed)
+    connection = _connection(ctx.request_context) if cacheable else None
+    if connection is not None and connection in _ROOTS:
+        return _ROOTS[connection]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # roots are deprecated in the 2026 protocol, still what hosts send
@@ -178,4 +202,26 @@ async def _client_roots(ctx: Ctx) -> list[str]:
     except Exception:  # noqa: BLE001 - a client that cannot answer simply has no roots to offer
         log.debug("roots/list failed", exc_info=True)
         return []
-    return [str(root.uri) for root in result.roots]
+    roots = [str(root.uri) for root in result.roots]
+    if connection is not None:
+        _ROOTS[connection] = roots
+    return roots
+
+
+def _connection(request: ServerRequestContext[Any, Any]) -> Any:
+    """The client connection behind a request, if it can key the roots cache (None: ask every time)."""
+    try:
+        connection = connection_of(request)
+        weakref.ref(connection)
+    except (AttributeError, TypeError, LookupError, ValueError):
+        return None
+    return connection
+
+
+async def forget_roots(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: `notifications/roots/list_changed` drops that connection's cached roots (asked again next time)."""
+    if ctx.method == "notifications/roots/list_changed":
+        connection = _connection(ctx)
+        if connection is not None:
+            _ROOTS.pop(connection, None)
+    return await call_next(ctx)

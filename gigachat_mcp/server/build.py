@@ -17,10 +17,12 @@ from mcp.server.mcpserver import MCPServer
 
 from .. import ConfigError, Settings, __version__
 from .access import current_owner, known
+from .attachments import forget_roots
 from .checked_server import CheckedServer
+from .completions import register_completions
 from .context import Live, Parts, live
 from .conversations import ConversationStore
-from .live_view import LiveView
+from .live_view import LiveView, apps_offer
 from .names import conversation_uri
 from .prompts import register_prompts
 from .redaction import install_redaction
@@ -42,8 +44,9 @@ streams as progress notifications; for long answers pass `background: true`, the
 GigaChat sees images and reads documents: pass file ids or local paths in `attachments` (over stdio: under the
 user's roots; over HTTP only the server's GIGACHAT_MCP_FILE_ROOTS), or the content itself in `inline_attachments`.
 It draws when asked ("нарисуй кота"); drawn images come back as image content and as `gigachat://files/{id}`.
-For recent facts (news, prices, today's events) pass `web_search: true`; the sources come back as links. When you
-need fields rather than prose, pass `json_schema` and read `json`. For hard problems pass `reasoning_effort`.
+For recent facts (news, prices, today's events) pass `web_search: true`; the sources come back as links (it works
+unless the operator pinned GIGACHAT_API_VERSION=v1, and then the error says so). When you need fields rather than
+prose, pass `json_schema` and read `json`. For hard problems pass `reasoning_effort`.
 """
 TOOLS_LISTED = ("chat", "list_models", "get_conversation", "count_tokens", "generate_image", "embed", "get_balance")
 
@@ -86,7 +89,7 @@ def build_server(
         lambda why: sum(current.runner.stop_all(why) for current in parts.running if current.runner))
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
-                    owner_of=current_owner)
+                    owner_of=current_owner, offer=apps_offer())
     bus.subscribe(view.on_event)
     server = CheckedServer(
         "gigachat",
@@ -103,12 +106,13 @@ def build_server(
         legacy_subscriptions=parts.updates.legacy,
     )
     server.middleware.append(view.listing)
+    server.middleware.append(forget_roots)  # roots/list is asked again only after the client says they changed
     install_redaction(settings)
     register_chat_tools(server, parts)
     register_info_tools(server)
     register_conversation_tools(server, parts)
     register_resources(server, parts)
-    register_prompts(server)
+    register_completions(server, parts, register_prompts(server))
     parts.updates.register(server)
     return server
 

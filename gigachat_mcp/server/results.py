@@ -7,14 +7,17 @@ import base64
 from typing import Any, Literal
 
 from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from .. import GigaChatError
 from .conversations import Conversation
 from .turns import TurnRunner
 
-__all__ = ["Balance", "ChatAnswer", "Embeddings", "FileOut", "ModelInfo", "ModelList", "SourceOut", "TokenCountOut",
-           "UsageOut", "answer_result", "with_images", "with_sources"]
+__all__ = ["Balance", "ChatAnswer", "ConversationOut", "Embeddings", "FileOut", "MessageOut", "ModelInfo", "ModelList",
+           "SourceOut", "TokenCountOut", "UsageOut", "answer_result", "with_images", "with_sources"]
+
+JSON_TYPES: JsonDict = {"type": ["object", "array", "string", "number", "integer", "boolean", "null"]}  # any JSON value, said
 
 
 class UsageOut(BaseModel):
@@ -49,8 +52,38 @@ class ChatAnswer(BaseModel):
     reasoning: str | None = Field(default=None, description="GigaChat's thinking, with reasoning_effort; not the "
                                                             "answer.")
     sources: list[SourceOut] = Field(default_factory=list, description="Web pages a web_search answer drew on.")
-    json_: Any = Field(default=None, alias="json", serialization_alias="json", description=(
-        "With json_schema: the answer parsed as JSON and checked against the schema."))
+    json_: Any = Field(default=None, alias="json", serialization_alias="json", json_schema_extra=JSON_TYPES,
+                       description="With json_schema: the answer parsed as JSON and checked against the schema.")
+
+
+class MessageOut(BaseModel):
+    """One message of a transcript (the answer in flight is the last one, marked in_flight)."""
+
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant"]
+    content: str
+    attachments: list[str] | None = Field(default=None, description="File ids or paths sent with this prompt.")
+    files: list[FileOut] | None = Field(default=None, description="Files this answer made (drawn images).")
+    reasoning: str | None = Field(default=None, description="The model's thinking, with reasoning_effort.")
+    sources: list[SourceOut] | None = Field(default=None, description="Web pages a web_search answer drew on.")
+    json_: Any = Field(default=None, alias="json", json_schema_extra=JSON_TYPES,
+                       description="With json_schema: the answer parsed as JSON.")
+    cancelled: bool | None = Field(default=None, description="Stopped; later turns do not send this exchange.")
+    in_flight: bool | None = Field(default=None, description="The answer being written now.")
+
+
+class ConversationOut(BaseModel):
+    """`get_conversation`'s structured result: the transcript and the state of its last turn."""
+
+    conversation_id: str
+    uri: str = Field(description="gigachat://conversations/{id}: the same transcript as a resource.")
+    status: Literal["idle", "queued", "streaming", "done", "error", "cancelled"]
+    model: str | None = Field(description="The model of the last turn.")
+    messages: list[MessageOut] = Field(description="Oldest first; the system prompt first when there is one.")
+    finish_reason: str | None = Field(description="stop, length (hit max_tokens), blacklist, … or null.")
+    usage: UsageOut | None = Field(description="Tokens spent on the last turn.")
+    error: str | None = Field(description="What went wrong, when status is error or cancelled.")
+    updated_at: float = Field(description="Last change, in seconds since the epoch.")
 
 
 class ModelInfo(BaseModel):

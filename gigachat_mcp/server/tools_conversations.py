@@ -8,12 +8,13 @@ from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from .access import current_owner, known
 from .context import Live, Parts
 from .names import ID_PATTERN, conversation_uri
+from .results import ConversationOut
 
 __all__ = ["register_conversation_tools"]
 
@@ -24,8 +25,8 @@ def register_conversation_tools(server: MCPServer[Live], parts: Parts) -> None:
         conversation_id: Annotated[str, Field(pattern=ID_PATTERN, description="From a chat result.")],
         wait_seconds: Annotated[float, Field(ge=0, le=50, description=(
             "Wait up to this long for an answer in flight to finish (0: return at once)."))] = 0,
-    ) -> str:
-        """The conversation's transcript and status (streaming, done, error, cancelled) as JSON; the way to read a
+    ) -> Annotated[CallToolResult, ConversationOut]:
+        """The conversation's transcript and status (queued, streaming, done, error, cancelled); the way to read a
         background answer in hosts that cannot read resources."""
         owner = current_owner()
         conversation = await known(parts.store, conversation_id, owner)
@@ -33,4 +34,6 @@ def register_conversation_tools(server: MCPServer[Live], parts: Parts) -> None:
             while conversation.busy:
                 await anyio.sleep(0.05)
                 conversation = await known(parts.store, conversation_id, owner)
-        return json.dumps(conversation.snapshot(conversation_uri(conversation.id)), ensure_ascii=False, indent=1)
+        snapshot = conversation.snapshot(conversation_uri(conversation.id))
+        return CallToolResult(content=[TextContent(type="text", text=json.dumps(snapshot, ensure_ascii=False, indent=1))],
+                              structured_content=snapshot)

@@ -19,9 +19,9 @@ async def test_prompts_are_listed_with_typed_arguments(emulator: Emulator, mode:
     assert list(prompts) == ["second_opinion", "translate", "review_code_ru"]
     arguments = {name: {a.name: a.required for a in p.arguments or []} for name, p in prompts.items()}
     assert arguments == {
-        "second_opinion": {"answer": True, "question": False, "focus": False},
-        "translate": {"text": True, "target_language": False, "register": False},
-        "review_code_ru": {"code": True, "language": False, "focus": False},
+        "second_opinion": {"answer": True, "question": False, "focus": False, "model": False},
+        "translate": {"text": True, "target_language": False, "register": False, "model": False},
+        "review_code_ru": {"code": True, "language": False, "focus": False, "model": False},
     }
     for prompt in prompts.values():
         assert prompt.title and prompt.description
@@ -55,7 +55,8 @@ async def test_bad_prompt_arguments_are_refused(emulator: Emulator) -> None:
     async with Client(build_server(settings_for(emulator))) as client:
         for name, arguments, reason in [
             ("translate", {"text": "x", "target_language": "xx"}, "target_language: Input should be 'ru', 'en'"),
-            ("translate", {"target_language": "ru"}, "Missing required arguments: {'text'}"),
+            ("translate", {"target_language": "ru"}, "the required argument 'text' is missing"),
+            ("second_opinion", {}, "the required argument 'answer' is missing"),
             ("second_opinion", {"answer": "x", "focus": "vibes"}, "focus: Input should be 'all', 'facts'"),
             ("review_code_ru", {"code": "x", "language": "py<script>"}, "language: String should match pattern"),
         ]:

@@ -119,8 +119,8 @@ async def test_per_principal_limits_answer_with_when_to_retry(emulator: Emulator
         assert not (await bob.call_tool("chat", {"prompt": "bob is not limited by alice"})).is_error
         cid = long.structured_content["conversation_id"]
         with anyio.fail_after(30):
-            while json.loads((await alice_b.call_tool("get_conversation", {"conversation_id": cid, "wait_seconds": 5})
-                              ).structured_content["result"])["status"] == "streaming":
+            while (await alice_b.call_tool("get_conversation", {"conversation_id": cid, "wait_seconds": 5})
+                   ).structured_content["status"] == "streaming":
                 pass
         third = await alice_b.call_tool("chat", {"prompt": "third request this minute"})
         fourth = await alice.call_tool("chat", {"prompt": "fourth request this minute"})

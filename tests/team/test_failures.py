@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 
 import anyio
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.anyio
 async def conversation(client: Client, cid: str, wait: float = 0) -> dict:
     result = await client.call_tool("get_conversation", {"conversation_id": cid, "wait_seconds": wait})
     assert not result.is_error, result.content[0].text
-    return json.loads(result.structured_content["result"])
+    return result.structured_content
 
 
 async def test_a_replica_killed_mid_answer_leaves_the_conversation_in_error_with_its_partial_text(

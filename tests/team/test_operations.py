@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 async def status_on(client: Client, cid: str, wait: float = 5) -> dict:
     result = await client.call_tool("get_conversation", {"conversation_id": cid, "wait_seconds": wait})
-    return json.loads(result.structured_content["result"])
+    return result.structured_content
 
 
 async def test_sigterm_drains_answers_in_flight_then_a_second_sigterm_exits_at_once(emulator: Emulator,

@@ -45,8 +45,7 @@ async def test_a_conversation_starts_on_one_replica_continues_on_a_second_and_st
                     reads.append(await read_json(on_c, uri))
                     if reads[-1]["status"] == "done":
                         break
-        answer = json.loads((await on_c.call_tool("get_conversation", {"conversation_id": cid})
-                             ).structured_content["result"])
+        answer = (await on_c.call_tool("get_conversation", {"conversation_id": cid})).structured_content
     streaming = [r for r in reads if r["status"] == "streaming"]
     lengths = [len(r["messages"][-1]["content"]) for r in streaming]
     assert len({n for n in lengths if n}) >= 3, "the third replica saw the answer grow while it streamed"

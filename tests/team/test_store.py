@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import redis
 from mcp import Client
@@ -65,8 +63,7 @@ async def test_a_key_prefix_separates_deployments_sharing_one_redis(emulator: Em
         made = await on_blue.call_tool("chat", {"prompt": "blue only"})
         cid = made.structured_content["conversation_id"]
         assert (await on_green.call_tool("get_conversation", {"conversation_id": cid})).is_error
-        seen = json.loads((await on_blue.call_tool("get_conversation", {"conversation_id": cid})
-                           ).structured_content["result"])
+        seen = (await on_blue.call_tool("get_conversation", {"conversation_id": cid})).structured_content
         assert seen["status"] == "done"
     names = {key.decode().split(":")[0] for key in redis.Redis.from_url(redis_server.url).scan_iter("*")}
     assert names == {"blue"}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..state.interfaces import SharedState
+from .cors import with_cors, with_origins
 from .drain import draining_server
 
 __all__ = ["ExposureRefused", "HttpOptions", "check_exposure", "serve_http"]
@@ -36,6 +37,7 @@ class HttpOptions:
     grace: float = 30.0
     authenticated: bool = False
     insecure_no_auth: bool = False
+    allowed_origins: list[str] = field(default_factory=list)  # browser pages given CORS (cors.py)
 
 
 def is_loopback(host: str) -> bool:
@@ -115,7 +117,9 @@ def serve_http(server: Any, state: SharedState, settings: Any, options: HttpOpti
 
     check_exposure(options)
     add_health_routes(server, state, settings)
-    app = server.streamable_http_app(host=options.host, transport_security=transport_security(options))
+    app = server.streamable_http_app(host=options.host, transport_security=with_origins(
+        transport_security(options), options.host, options.allowed_origins))
+    app = with_cors(app, options.allowed_origins)  # browser-based hosts on --allowed-origin
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning",
                             timeout_graceful_shutdown=2, lifespan="on")
     uvicorn_server = draining_server(config, state, options.grace)

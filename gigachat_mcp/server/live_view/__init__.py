@@ -6,12 +6,24 @@ app-only tool `read_answer` (a long poll, see `_reading`) and may stop the answe
 A client that did not negotiate Apps sees none of this: `chat` keeps no `_meta.ui`, and the app-only tools
 and the page are left out of its listings, so its tools, resources and results stay exactly as without it.
 
+Why the gate stays (GIGACHAT_MCP_APPS=auto, the default): the Apps spec says "Servers SHOULD check client
+capabilities before registering UI-enabled tools" (ext-apps specification/2026-01-26/apps.mdx, "Server Behavior"),
+and hosts that render Apps fix themselves to announce it rather than servers guessing (Inspector
+https://github.com/modelcontextprotocol/inspector/issues/2403 and /1740, MCPJam/inspector#1532, sunpeak#87,
+nicobailon/pi-mcp-adapter#465). Offered to everyone, the app-only tools would reach the model in hosts that do not
+enforce `_meta.ui.visibility` (only Apps hosts know it). But the reference host's released basic-host renders any
+tool with `_meta.ui.resourceUri` while announcing nothing (ext-apps examples/basic-host/src/implementation.ts:
+`new Client(IMPLEMENTATION)` without capabilities, then `getToolUiResourceUri(tool)`), so GIGACHAT_MCP_APPS=always
+offers the view to every client, for operators whose hosts render Apps without announcing them; `never` turns it off.
+
 Imported only by server.py (this module uses mcp; the core never does).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -33,12 +45,27 @@ from .reading import RECENT, Changes, Slice, last_prompt, read_slice
 if TYPE_CHECKING:
     from ..turns import TurnRunner
 
-__all__ = ["VIEW_URI", "LiveView", "page_html"]
+__all__ = ["APPS_VARIABLE", "VIEW_URI", "LiveView", "apps_offer", "page_html"]
+
+APPS_VARIABLE = "GIGACHAT_MCP_APPS"
+APPS_CHOICES = ("auto", "always", "never")
+log = logging.getLogger("gigachat_mcp.server")
 
 VIEW_URI = "ui://gigachat/answer.html"
 APP_ONLY_TOOLS = ("read_answer", "stop_answer")
 MAX_WAIT_MS = 25_000  # under the 30 s many hosts allow a call from a frame
 CANDIDATES = 50  # recent conversations searched when the page knows only the prompt
+
+
+def apps_offer(environ: dict[str, str] | None = None) -> str:
+    """GIGACHAT_MCP_APPS: auto (to clients that announce Apps), always, or never; a bad value is logged, not fatal
+    (the server still starts), and means auto."""
+    raw = (dict(os.environ) if environ is None else environ).get(APPS_VARIABLE, "").strip().lower() or "auto"
+    if raw not in APPS_CHOICES:
+        log.warning("%s=%r is not one of auto, always, never; using auto (the live view for hosts that announce "
+                    "MCP Apps).", APPS_VARIABLE, raw)
+        return "auto"
+    return raw
 
 
 @functools.cache
@@ -78,8 +105,9 @@ class LiveView:
 
     def __init__(self, store: Conversations, find: Callable[[str, Ctx], Awaitable[Conversation]],
                  runner_of: Callable[[Ctx], TurnRunner | None], uri_of: Callable[[Conversation], str],
-                 owner_of: Callable[[], str | None] = lambda: None) -> None:
+                 owner_of: Callable[[], str | None] = lambda: None, offer: str = "auto") -> None:
         self.store = store
+        self.offer = offer  # auto, always or never (apps_offer)
         self.owner_of = owner_of
         self.find = find
         self.runner_of = runner_of
@@ -100,7 +128,7 @@ class LiveView:
         result = await call_next(ctx)
         if ctx.method not in ("tools/list", "resources/list") or not isinstance(result, dict):
             return result  # the runner hands middleware the wire dict
-        apps = client_supports_apps(ctx)
+        apps = self.offer == "always" or (self.offer == "auto" and client_supports_apps(ctx))
         if ctx.method == "tools/list" and isinstance(result.get("tools"), list):
             own = [t for t in result["tools"] if t.get("name") not in APP_ONLY_TOOLS]
             if apps:
