@@ -80,7 +80,7 @@ class GigaChatMagics(Magics):
                    "answer is JSON; -o VAR stores the parsed object)")
     @argument("--think", nargs="?", const="medium", choices=("low", "medium", "high"), metavar="LEVEL",
               help="let GigaChat think first (low, medium (default), high); the thinking shows collapsed above")
-    @argument("--web", action="store_true", help="let GigaChat search the web (GIGACHAT_API_VERSION=v2); sources "
+    @argument("--web", action="store_true", help="let GigaChat search the web (sent on the v2 contract); sources "
                                                  "are listed under the answer")
     @argument("--schema", metavar="SCHEMA", help="a variable holding a JSON Schema dict or a pydantic model class, "
                                                  "or a JSON file: the answer must fit it (implies -f json)")

@@ -81,6 +81,11 @@ class Settings:
         """Where a value came from, for messages: the argument's name, else the environment variable's."""
         return self._origins().get(field, (env_name(field), None))[0]
 
+    def pinned(self, field: str) -> bool:
+        """Whether the user set `field` (an argument or its GIGACHAT_* variable) rather than left the default:
+        an unpinned contract (api_version) gives way to the one a request needs."""
+        return field in self._origins()
+
     def _origins(self) -> dict[str, tuple[str, Any]]:
         return getattr(self, "_origin_map", {})
 

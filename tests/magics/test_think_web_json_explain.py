@@ -55,10 +55,22 @@ def test_web_lists_the_sources_under_the_answer(shell: InteractiveShell, monkeyp
     assert sources.startswith("  [1] News about What happened today? — https://news.example.org/")
 
 
-def test_web_on_v1_says_which_setting_to_change(shell: InteractiveShell, emulator: Emulator) -> None:
+def test_web_on_a_pinned_v1_says_which_setting_to_change(shell: InteractiveShell, emulator: Emulator,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIGACHAT_API_VERSION", "v1")
     with pytest.raises(UsageError, match="GIGACHAT_API_VERSION=v2"):
         ask(shell, "--web", "news")
     assert emulator.requests_to("chat") == []
+
+
+def test_web_without_a_pinned_contract_goes_on_v2_and_the_next_cell_on_v1(
+        shell: InteractiveShell, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIGACHAT_API_VERSION", raising=False)
+    out = ask(shell, "--web", "What happened today?")
+    answer, sources = out.split("Sources:\n")
+    assert sources.startswith("  [1] News about What happened today? — https://news.example.org/")
+    assert "What happened today?" in ask(shell, "", "And then?")  # the searched turn is context for the next
+    assert [r.path for r in emulator.requests_to("chat")] == ["/v2/chat/completions", "/v1/chat/completions"]
 
 
 def test_json_format_and_schema_store_the_parsed_object(shell: InteractiveShell, tmp_path: Path,
