@@ -140,6 +140,14 @@ def test_doctor_shows_the_proxy_without_its_password_and_goes_through_it(emulato
     assert proxy.targets == {f"127.0.0.1:{port}"}  # the token, models and chat steps went through it
 
 
+def test_ask_on_the_emulator_offers_the_near_model_and_a_command_that_works() -> None:
+    proc = run("ask", "--emulator", "-m", "GigaChat-2-Mxa", "hi", env=subprocess_env())
+    assert proc.returncode == 1
+    assert "Did you mean 'GigaChat-2-Max'?" in proc.stderr and "`gigachat-mcp models --emulator`" in proc.stderr
+    listed = run("models", "--emulator", env=subprocess_env())  # the command it names works
+    assert listed.returncode == 0 and "GigaChat-2-Max" in listed.stdout
+
+
 def test_doctor_against_the_built_in_emulator_passes() -> None:
     proc = run("doctor", "--emulator", env=subprocess_env())
     assert proc.returncode == 0 and "All checks passed." in proc.stdout

@@ -119,6 +119,9 @@ def test_kernel_think_web_json_and_explain(kernel_env: Emulator, tmp_path: Path,
     sent = kernel_env.requests_to("chat")[-1].body["messages"][-1]["content"][0]["text"]
     assert "```python\nnumbers = [1, 2, 3]\ntotal = sum(numbers) / (len(numbers) - 3)\n```" in sent  # the cell
     assert "ZeroDivisionError: division by zero" in sent and "\x1b[" not in sent  # its traceback, no colours
+    assert 'File "Cell In[' in sent and "line 2" in sent  # the user's frame, named as IPython names cells
+    assert "interactiveshell" not in sent and "IPython" not in sent  # not IPython's own frames
+    assert "ipykernel_" not in sent and str(Path.home()) not in sent  # nor the kernel's temp path
     live = [m for i, m in client.messages if i == 6 and m["msg_type"] == "update_display_data"]
     assert live  # streamed like any answer
 
@@ -153,3 +156,5 @@ def test_terminal_explain_of_a_failing_cell(emulator: Emulator, tmp_path: Path) 
     assert 'heard: "This notebook cell raised an error.' in proc.stdout  # the explanation streamed to the terminal
     sent = emulator.requests_to("chat")[-1].body["messages"][-1]["content"]
     assert "json.loads('{broken')" in sent and "JSONDecodeError: Expecting property name" in sent
+    assert 'File "json/decoder.py"' in sent  # the library's frames stay, without the machine's paths
+    assert "interactiveshell" not in sent and str(Path.home()) not in sent
