@@ -77,9 +77,9 @@ def _machinery() -> tuple[str, ...]:
     """Where the code that runs cells lives: IPython, and ipykernel when this is a kernel."""
     found = []
     for name in ("IPython", "ipykernel"):
-        module = sys.modules.get(name)
-        if module is not None and getattr(module, "__file__", None):
-            found.append(os.path.dirname(module.__file__) + os.sep)
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path:
+            found.append(os.path.dirname(path) + os.sep)
     return tuple(found)
 
 
