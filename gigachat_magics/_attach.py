@@ -58,7 +58,10 @@ def _from_object(name: str, obj: Any) -> Any:
         return f"{name}.png", _saved(lambda buffer: image.save(buffer, format="PNG"))
     if hasattr(obj, "to_csv") and hasattr(obj, "columns"):  # a pandas DataFrame
         return f"{name}.txt", obj.to_csv(index=True).encode("utf-8")  # CSV text; .txt is the type GigaChat reads
-    raise UsageError(f"-a {name}: a {type(obj).__name__} cannot be attached. Give {KINDS}.")
+    kind = type(obj).__name__
+    raise UsageError(f"-a {name}: the variable {name} holds {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}, "
+                     f"which cannot be attached. Attach {KINDS} (text goes in the prompt itself, or with -T as "
+                     f"{{{name}}}).")
 
 
 def _saved(save: Any) -> bytes:

@@ -34,6 +34,10 @@ NOTEBOOK_KEY_HINT = (
     " In a notebook, set it without saving it into the notebook: `import os, getpass; "
     "os.environ['GIGACHAT_CREDENTIALS'] = getpass.getpass('GigaChat key: ')`, or export it before starting Jupyter."
 )
+NOTEBOOK_EMULATOR = (
+    " To try it without a key, run the built-in emulator in this kernel: `import os; from gigachat_mcp.emulator "
+    "import Emulator; os.environ.update(Emulator().start().env(token_cache='memory'))`."
+)
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SUBCOMMANDS = ("models", "history", "reset", "usage", "config", "explain")
@@ -80,7 +84,7 @@ class GigaChatMagics(Magics):
                    "answer is JSON; -o VAR stores the parsed object)")
     @argument("--think", nargs="?", const="medium", choices=("low", "medium", "high"), metavar="LEVEL",
               help="let GigaChat think first (low, medium (default), high); the thinking shows collapsed above")
-    @argument("--web", action="store_true", help="let GigaChat search the web (GIGACHAT_API_VERSION=v2); sources "
+    @argument("--web", action="store_true", help="let GigaChat search the web (sent on the v2 contract); sources "
                                                  "are listed under the answer")
     @argument("--schema", metavar="SCHEMA", help="a variable holding a JSON Schema dict or a pydantic model class, "
                                                  "or a JSON file: the answer must fit it (implies -f json)")
@@ -135,11 +139,17 @@ class GigaChatMagics(Magics):
         from gigachat_mcp import GigaChatError
 
         giga = self._giga()
-        view = make_display(self.shell, fmt, self.update_interval)
         started = time.monotonic()
+        try:  # checked (and attachments uploaded) before any output: a refused request leaves no empty one
+            stream = giga.stream(messages, **options)
+        except GigaChatError as exc:
+            raise self._shown(exc) from None
+        except KeyboardInterrupt as interrupt:
+            raise _Interrupted(_one_line(interrupt, "stopped before the question was sent"), "") from None
+        view = make_display(self.shell, fmt, self.update_interval)
         final = None
         try:
-            with contextlib.closing(giga.stream(messages, **options)) as chunks:
+            with contextlib.closing(stream) as chunks:
                 for chunk in chunks:
                     if chunk.reasoning:
                         view.think(chunk.reasoning)
@@ -203,8 +213,10 @@ class GigaChatMagics(Magics):
             self._client = None  # the next cell re-reads the environment
         message = exc.message_for(list_models=LIST_MODELS) if isinstance(exc, GigaChatError) else str(exc)
         if isinstance(exc, (ConfigError, InvalidRequestError)):
-            hint = NOTEBOOK_KEY_HINT if "GIGACHAT_CREDENTIALS" in message and isinstance(exc, ConfigError) else ""
-            return UsageError(f"GigaChat: {message}{hint}")
+            if isinstance(exc, ConfigError) and "GIGACHAT_CREDENTIALS" in message:
+                # the core's emulator hint is for Python code; the magic reads GIGACHAT_*, so point those there
+                message = message.partition(" To try it without a key")[0] + NOTEBOOK_KEY_HINT + NOTEBOOK_EMULATOR
+            return UsageError(f"GigaChat: {message}")
         return _one_line(exc, f"GigaChat: {message}")
 
     def _giga(self) -> Any:
@@ -252,7 +264,7 @@ class GigaChatMagics(Magics):
         for number, exchange in enumerate(self.history.exchanges, 1):
             print(f"[{number}] user: {_short(exchange.user)}")
             print(f"    assistant: {_short(exchange.assistant)}"
-                  + ("  *[interrupted]* (not sent with later cells)" if exchange.interrupted else ""))
+                  + ("  [interrupted] (not sent with later cells)" if exchange.interrupted else ""))
 
     def _explain(self) -> None:
         """Explain the last error of this session (its traceback and cell), streamed like any answer."""

@@ -35,8 +35,26 @@ __all__ = [
 LIST_MODELS_IN_PYTHON = "`client.models()`"
 
 
-def unknown_model_message(model: str, said: str, list_models: str = LIST_MODELS_IN_PYTHON) -> str:
-    return f"Model {model!r} does not exist for this key ({said}). List the models it offers with {list_models}."
+def unknown_model_message(model: str, said: str, list_models: str = LIST_MODELS_IN_PYTHON,
+                          near: str | None = None) -> str:
+    guess = f" Did you mean {near!r}?" if near else ""
+    return (f"Model {model!r} does not exist for this key ({said}).{guess} List the models it offers with "
+            f"{list_models}.")
+
+
+def with_near_model(error: APIError, offered: list[str]) -> APIError:
+    """The unknown-model error with the closest model this key offers, when one is close (a typo)."""
+    import difflib
+
+    if error.unknown_model is None:
+        return error
+    folded = {model.lower(): model for model in offered}  # gigachat-2-pro is GigaChat-2-Pro mistyped
+    near = [folded[m] for m in difflib.get_close_matches(error.unknown_model.lower(), list(folded), n=1, cutoff=0.8)]
+    if not near:
+        return error
+    said = f"{error.status_code} {error.message}".strip()
+    return APIError(unknown_model_message(error.unknown_model, said, near=near[0]), status_code=error.status_code,
+                    server_message=error.message, unknown_model=error.unknown_model, near_model=near[0])
 
 
 class GigaChatError(Exception):
@@ -93,16 +111,18 @@ class APIError(GigaChatError):
     """GigaChat answered with an error status."""
 
     def __init__(self, message: str, *, status_code: int, server_message: str = "",
-                 unknown_model: str | None = None) -> None:
+                 unknown_model: str | None = None, near_model: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = server_message
         self.unknown_model = unknown_model  # the model the service does not offer this key (a 404), if that was it
+        self.near_model = near_model  # the offered model closest to it, if one is close
 
     def message_for(self, *, list_models: str) -> str:
         if self.unknown_model is None:
             return str(self)
-        return unknown_model_message(self.unknown_model, f"{self.status_code} {self.message}".strip(), list_models)
+        return unknown_model_message(self.unknown_model, f"{self.status_code} {self.message}".strip(), list_models,
+                                     self.near_model)
 
 
 class AuthenticationError(APIError):

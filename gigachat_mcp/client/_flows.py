@@ -20,8 +20,8 @@ from ._errors import InvalidRequestError
 from ._settings import Settings
 from ._types import ChatResult, FileInfo, FunctionCall
 
-__all__ = ["Ask", "ContentKey", "FileBook", "Flow", "Hold", "Invoke", "Op", "Send", "Turn", "answer", "delete_file",
-           "finished", "get_file", "list_files", "prepared", "refusal", "result_message", "rounds", "run_tools", "turn", "upload"]
+__all__ = ["Ask", "ContentKey", "FileBook", "Flow", "Hold", "Invoke", "Op", "Send", "Turn", "answer", "contract",
+           "delete_file", "finished", "get_file", "list_files", "prepared", "refusal", "result_message", "rounds", "run_tools", "turn", "upload"]
 
 log = logging.getLogger("gigachat_mcp")
 T = TypeVar("T")
@@ -90,18 +90,28 @@ class Turn:
     groups: list[list[_attachments.Item]]
     tools: _wire.Tools
     fmt: _structured.ResponseFormat | None = None
+    api_version: str = "v1"  # the contract it goes on: the configured one, or the one its tools need
 
 
 def turn(settings: Settings, prompt: Any, system: str | None, attachments: Any, tools: Sequence[Any] | None,
          tool_choice: str | None, response_format: Any = None) -> Turn:
     """Everything about a chat request that needs no network, checked before anything is sent."""
     messages = _wire.normalise_messages(prompt, system)
+    version = contract(settings, tools)
     if tools is None and tool_choice is None:  # the common plain chat skips the checks of what it lacks
         toolset = _wire.NO_TOOLS
     else:
-        toolset = _wire.normalise_tools(tools, tool_choice, settings.api_version)
+        toolset = _wire.normalise_tools(tools, tool_choice, version)
     fmt = None if response_format is None else _structured.normalise(response_format)
-    return Turn(messages, _attachments.gather(messages, attachments), toolset, fmt)
+    return Turn(messages, _attachments.gather(messages, attachments), toolset, fmt, version)
+
+
+def contract(settings: Settings, tools: Sequence[Any] | None) -> str:
+    """The configured contract, or (when the user did not pin one) the one the request's built-in tools need."""
+    version = _wire.contract_for(tools, settings.api_version, settings.pinned("api_version"))
+    if version != settings.api_version:
+        log.debug("this request goes on the %s contract: a tool it asks for exists only there", version)
+    return version
 
 
 def prepared(settings: Settings, files: FileBook, turn: Turn, stream: bool, model: str | None,
@@ -115,7 +125,7 @@ def prepared(settings: Settings, files: FileBook, turn: Turn, stream: bool, mode
         options = dataclasses.replace(options, response_schema=turn.fmt.schema)
     if _attachments.ids_into(turn.messages, infos):
         tools = dataclasses.replace(tools, reads_documents=True)
-    return _wire.chat_call(settings.base_url, settings.api_version, model or settings.model, turn.messages, options,
+    return _wire.chat_call(settings.base_url, turn.api_version, model or settings.model, turn.messages, options,
                            stream=stream, tools=tools)
 
 
@@ -219,7 +229,7 @@ def rounds(settings: Settings, prompt: Any, system: str | None, tools: Sequence[
                                   "upload_file() and put their ids in a message's 'attachments'.")
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
         raise InvalidRequestError(f"max_rounds must be 1 or more, not {max_rounds!r}.")
-    toolset = _wire.normalise_tools(tools, None, settings.api_version)
+    toolset = _wire.normalise_tools(tools, None, contract(settings, tools))
     if not toolset.callables:
         raise InvalidRequestError("run_tools needs Python functions in tools= to run (specs alone go to chat()).")
     return _wire.normalise_messages(prompt, system), toolset

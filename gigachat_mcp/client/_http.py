@@ -9,13 +9,14 @@ import httpx
 from .._version import __version__
 from ._body import ACCEPT_ENCODING
 from ._errors import GigaChatConnectionError, GigaChatError, GigaChatTimeoutError
+from ._proxy import proxy_options
 from ._settings import Settings
 from ._tls import ssl_context_for, tls_error_from
 
 __all__ = ["NOT_SENT", "USER_AGENT", "client_options", "transport_error"]
 
-# Failures that happen before any byte of the request reaches the server.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that happen before any byte of the request reaches the server (a proxy refusing the tunnel too).
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 USER_AGENT = f"gigachat-mcp/{__version__}"
 
@@ -29,6 +30,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "limits": limits,
         "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         "follow_redirects": False,
+        **proxy_options(settings.proxy, settings.no_proxy),
     }
 
 
@@ -49,10 +51,15 @@ def transport_error(exc: httpx.HTTPError, url: str, timeout: float) -> GigaChatE
     tls = tls_error_from(exc, url)
     if tls is not None:
         return tls
+    if isinstance(exc, httpx.ProxyError):
+        return GigaChatConnectionError(
+            f"The proxy would not connect to {host} ({_reason(exc)}). Check GIGACHAT_PROXY (or HTTPS_PROXY): its "
+            "address, and the user and password in it if the proxy asks for them (407)."
+        )
     if isinstance(exc, httpx.ConnectError):
         return GigaChatConnectionError(
-            f"Could not connect to {host} ({_reason(exc)}). Check the network, a proxy (HTTPS_PROXY) and "
-            "GIGACHAT_BASE_URL / GIGACHAT_AUTH_URL."
+            f"Could not connect to {host} ({_reason(exc)}). Check the network, a proxy (GIGACHAT_PROXY, "
+            "HTTPS_PROXY) and GIGACHAT_BASE_URL / GIGACHAT_AUTH_URL."
         )
     return GigaChatConnectionError(f"The connection to {host} failed ({_reason(exc)}). It may work on a retry.")
 

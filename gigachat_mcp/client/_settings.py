@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import ConfigError
+from ._proxy import check_proxy, proxy_password, redact_proxy
 
 __all__ = ["DEFAULT_AUTH_URL", "DEFAULT_BASE_URL", "SCOPES", "Settings"]
 
@@ -56,6 +57,8 @@ class Settings:
     # The front ends (MCP chat, %%gigachat, ask) let GigaChat draw when asked in plain words; false turns it off.
     image_generation: bool = True
     mcp_file_roots: str | None = None  # directories the MCP server may read attachments from (os.pathsep-separated)
+    proxy: str | None = None  # an HTTP CONNECT proxy for OAuth and the API, instead of HTTPS_PROXY
+    no_proxy: str | None = None  # hosts reached without it (the standard NO_PROXY variable)
 
     @classmethod
     def resolve(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -70,9 +73,11 @@ class Settings:
             if overrides.get(field.name) is not None:
                 origins[field.name] = (field.name, overrides[field.name])
             else:
-                raw = env.get(env_name(field.name), "").strip()
-                if raw and not _unfilled_placeholder(raw):
-                    origins[field.name] = (env_name(field.name), raw)
+                for name in _ENVIRONMENT.get(field.name, (env_name(field.name),)):
+                    raw = env.get(name, "").strip()
+                    if raw and not _unfilled_placeholder(raw):
+                        origins[field.name] = (name, raw)
+                        break
             if field.name in origins:
                 values[field.name] = _coerce(field.name, origins[field.name][1], source=origins[field.name][0])
         return cls(**values)._validated(origins)
@@ -80,6 +85,11 @@ class Settings:
     def named(self, field: str) -> str:
         """Where a value came from, for messages: the argument's name, else the environment variable's."""
         return self._origins().get(field, (env_name(field), None))[0]
+
+    def pinned(self, field: str) -> bool:
+        """Whether the user set `field` (an argument or its GIGACHAT_* variable) rather than left the default:
+        an unpinned contract (api_version) gives way to the one a request needs."""
+        return field in self._origins()
 
     def _origins(self) -> dict[str, tuple[str, Any]]:
         return getattr(self, "_origin_map", {})
@@ -103,6 +113,7 @@ class Settings:
         values = [getattr(self, name) for name in SECRET_FIELDS]
         if self.credentials:
             values.append(_decoded_secret(self.credentials))
+        values.extend(proxy_password(self.proxy))
         return tuple(v for v in values if v and len(v) >= 4)
 
     def replace(self, **changes: Any) -> Settings:
@@ -115,6 +126,8 @@ class Settings:
             value = getattr(self, field.name)
             if field.name in SECRET_FIELDS and value:
                 value = "***"
+            elif field.name == "proxy" and value:
+                value = redact_proxy(value)
             elif value == field.default:
                 continue
             shown.append(f"{field.name}={value!r}")
@@ -165,6 +178,11 @@ class Settings:
         if bool(self.user) != bool(self.password) and not (self.credentials or self.access_token):
             missing = named("password") if self.user else named("user")
             raise ConfigError(f"{named('user')} and {named('password')} go together: set {missing} as well.")
+        if self.proxy:
+            problem = check_proxy(self.proxy.strip(), named("proxy"))
+            if problem:
+                raise ConfigError(problem)
+            changes["proxy"] = self.proxy.strip()
         if self.key_file and not self.cert_file:
             raise ConfigError(f"{named('key_file')} needs {named('cert_file')} (the client certificate) as well.")
         for name in ("ca_bundle_file", "cert_file", "key_file"):
@@ -182,8 +200,11 @@ def _unfilled_placeholder(raw: str) -> bool:
     return raw.startswith("${user_config.") and raw.endswith("}")
 
 
+_ENVIRONMENT = {"no_proxy": ("NO_PROXY", "no_proxy")}  # settings read from standard variables, not GIGACHAT_*
+
+
 def env_name(field: str) -> str:
-    return f"GIGACHAT_{field.upper()}"
+    return _ENVIRONMENT.get(field, (f"GIGACHAT_{field.upper()}",))[0]
 
 
 def _default(field: str) -> Any:

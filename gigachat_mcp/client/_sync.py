@@ -17,7 +17,7 @@ import httpx
 from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import read_answer, read_error_body, stream_pieces
-from ._errors import StreamError
+from ._errors import APIError, GigaChatError, StreamError, with_near_model
 from ._http import client_options, transport_error
 from ._retry import RetryPlan
 from ._sse import StreamDecoder
@@ -214,11 +214,20 @@ class GigaChat(BaseClient):
                     body = read_error_body(response)
                 finally:
                     response.close()
-                delay = self._failed(call, response, body, plan, header)
+                try:
+                    delay = self._failed(call, response, body, plan, header)
+                except APIError as error:  # a mistyped model: name the near one (models are listed only then)
+                    raise (with_near_model(error, self._chat_models()) if error.unknown_model else error) from None
             except httpx.HTTPError as exc:
                 delay = self._lost(exc, call, plan)
             if delay:
                 time.sleep(delay)
+
+    def _chat_models(self) -> list[str]:
+        try:
+            return [model.id for model in self.models() if model.type == "chat"]
+        except GigaChatError:
+            return []
 
     def _iterate(self, call: _wire.Call) -> Generator[ChatChunk, None, None]:
         plan = self._plan()

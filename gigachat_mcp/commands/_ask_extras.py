@@ -20,7 +20,7 @@ def add_arguments(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("--think", nargs="?", const="medium", choices=("low", "medium", "high"), metavar="LEVEL",
                      help="let GigaChat think first: low, medium (default) or high; the thinking goes to stderr")
     ask.add_argument("--web", action="store_true",
-                     help="let GigaChat search the web (needs GIGACHAT_API_VERSION=v2); sources follow the answer")
+                     help="let GigaChat search the web (sent on the v2 contract); sources follow the answer")
     ask.add_argument("--schema", metavar="FILE", help="a JSON Schema file the answer must fit; prints the JSON")
 
 

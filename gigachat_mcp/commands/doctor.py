@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from .. import ConfigError, GigaChat, GigaChatError, Settings
 from ._common import settings_for
 
-SECRET_NAMES = ("GIGACHAT_CREDENTIALS", "GIGACHAT_ACCESS_TOKEN", "GIGACHAT_PASSWORD", "GIGACHAT_KEY_FILE_PASSWORD")
+SECRET_NAMES = ("GIGACHAT_CREDENTIALS", "GIGACHAT_ACCESS_TOKEN", "GIGACHAT_PASSWORD", "GIGACHAT_KEY_FILE_PASSWORD",
+                "GIGACHAT_PROXY")  # a proxy URL may carry a password: shown redacted on its own line
 
 
 class Report:
@@ -91,7 +92,7 @@ def _diagnose(report: Report, settings: Settings) -> None:
     hosts = {urlsplit(settings.base_url).netloc: settings.base_url}
     if method in ("oauth",):
         hosts.setdefault(urlsplit(settings.auth_url).netloc, settings.auth_url)
-    reachable = all([_host(report, settings, url) for url in hosts.values()])
+    reachable = all([_route(report, settings, url) for url in hosts.values()])
     if method == "none" or not reachable:
         reason = "no credentials" if method == "none" else "a host is unreachable"
         for step in ("token", "models", "chat"):
@@ -104,6 +105,19 @@ def _diagnose(report: Report, settings: Settings) -> None:
             return
         report.check("models", lambda: _models(giga))
         report.check("chat", lambda: _chat(giga))
+
+
+def _route(report: Report, settings: Settings, url: str) -> bool:
+    """Through a proxy (shown without its credentials; the token and chat steps then test the way), or direct."""
+    from ..client._proxy import proxy_for, redact_proxy
+
+    proxy = proxy_for(settings.proxy, settings.no_proxy, url)
+    if proxy is None:
+        return _host(report, settings, url)
+    source = settings.named("proxy") if settings.proxy else "HTTPS_PROXY"
+    report.line("info", f"proxy {urlsplit(url).netloc}", f"through {redact_proxy(proxy)} ({source}); the steps "
+                                                          "below test the way through it")
+    return True
 
 
 def _host(report: Report, settings: Settings, url: str) -> bool:

@@ -41,11 +41,12 @@ class Plan:
     function_mode: Any = "auto"  # "auto", "none" or the name of a function that must be called
     results: list[tuple[str, str]] = field(default_factory=list)  # (name, result) sent back since the last user turn
     misfit: bool = False
+    v2: bool = False  # the v2 contract: its answers carry tool_state_id wherever a tool was in play
 
 
 def read_plan(request: dict[str, Any], version: str) -> tuple[tuple[int, str] | None, Plan]:
     """(status, message) the service would refuse the request with, or None and what it asks for."""
-    plan = Plan()
+    plan = Plan(v2=version == "v2")
     options = request.get("model_options") or {} if version == "v2" else request
     effort = options.get("reasoning", {}).get("effort") if version == "v2" and isinstance(
         options.get("reasoning"), dict) else options.get("reasoning_effort")
@@ -191,6 +192,8 @@ def apply(answer: Answer, plan: Plan, messages: list[dict[str, Any]], state_ids:
     if plan.effort is not None:
         changes["reasoning"] = (f"Thinking ({plan.effort} effort) about \"{last_user[:200]}\". "
                                 "First, what is asked. Then, what the answer needs. Now I will answer.")
+    if plan.v2 and answer.state_id is None and "state_id" not in changes and (plan.tools or plan.results):
+        changes["state_id"] = _new_state(state_ids)  # as recorded: after a function result, with a built-in tool
     final_text = changes.get("text", answer.text)
     changes["completion_tokens"] = count_tokens(final_text) + count_tokens(changes.get("reasoning", ""))
     return dataclasses.replace(answer, **changes)

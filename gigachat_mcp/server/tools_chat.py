@@ -74,8 +74,7 @@ def _add_chat(server: MCPServer[Live], parts: Parts) -> None:
             "simple questions."))] = None,
         web_search: Annotated[bool, Field(description=(
             "Let GigaChat search the web first: use for recent facts (news, prices, schedules, anything after "
-            "its training). The pages it used come back in `sources` and as links. Needs the server's "
-            "GIGACHAT_API_VERSION=v2."))] = False,
+            "its training). The pages it used come back in `sources` and as links."))] = False,
         json_schema: Annotated[dict[str, Any] | None, Field(description=(
             "A JSON Schema the answer must fit, when you need fields rather than prose (extraction, "
             "classification, lists of items). The parsed object comes back in `json`."))] = None,

@@ -43,9 +43,17 @@ def test_web_prints_the_sources_after_the_answer(emulator: Emulator) -> None:
     assert [s["title"] for s in data["sources"]] == ["News about Latest news", "Encyclopedia article"]
 
 
-def test_web_on_v1_exits_2_naming_the_setting(emulator: Emulator) -> None:
-    proc = run("ask", "--web", "news", env=subprocess_env(emulator))
+def test_web_on_a_pinned_v1_exits_2_naming_the_setting(emulator: Emulator) -> None:
+    proc = run("ask", "--web", "news", env=subprocess_env(emulator, GIGACHAT_API_VERSION="v1"))
     assert proc.returncode == 2 and "GIGACHAT_API_VERSION=v2" in proc.stderr and proc.stdout == ""  # usage
+    assert emulator.requests_to("chat") == []
+
+
+def test_web_without_a_pinned_contract_goes_on_v2(emulator: Emulator) -> None:
+    proc = run("ask", "--web", "Latest news", env=subprocess_env(emulator))
+    assert proc.returncode == 0, proc.stderr
+    assert "  [1] News about Latest news — https://news.example.org/" in proc.stdout
+    assert [r.path for r in emulator.requests_to("chat")] == ["/v2/chat/completions"]
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

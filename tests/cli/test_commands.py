@@ -124,6 +124,30 @@ def test_doctor_without_credentials_explains_what_to_do() -> None:
     assert "gigachat-mcp doctor --emulator" in proc.stdout
 
 
+def test_doctor_shows_the_proxy_without_its_password_and_goes_through_it(emulator: Emulator) -> None:
+    from tests.connect_proxy import connect_proxy
+
+    port = emulator.base_url.split("://")[1].split("/")[0].rpartition(":")[2]
+    with connect_proxy("alice", "hunter22pw") as proxy:
+        env = subprocess_env(emulator, GIGACHAT_PROXY=proxy.url("alice", "hunter22pw"), NO_PROXY="localhost",
+                             GIGACHAT_AUTH_URL=emulator.auth_url.replace("127.0.0.1", "localhost"))
+        proc = run("doctor", env=env)
+    assert proc.returncode == 0, proc.stdout
+    assert (f"[info] proxy 127.0.0.1:{port}: through http://***@127.0.0.1:{proxy.port} (GIGACHAT_PROXY)"
+            in proc.stdout)
+    assert "[  ok] dns localhost" in proc.stdout  # NO_PROXY: the OAuth host is checked directly
+    assert "hunter22pw" not in proc.stdout + proc.stderr and "GIGACHAT_PROXY=***" in proc.stdout
+    assert proxy.targets == {f"127.0.0.1:{port}"}  # the token, models and chat steps went through it
+
+
+def test_ask_on_the_emulator_offers_the_near_model_and_a_command_that_works() -> None:
+    proc = run("ask", "--emulator", "-m", "GigaChat-2-Mxa", "hi", env=subprocess_env())
+    assert proc.returncode == 1
+    assert "Did you mean 'GigaChat-2-Max'?" in proc.stderr and "`gigachat-mcp models --emulator`" in proc.stderr
+    listed = run("models", "--emulator", env=subprocess_env())  # the command it names works
+    assert listed.returncode == 0 and "GigaChat-2-Max" in listed.stdout
+
+
 def test_doctor_against_the_built_in_emulator_passes() -> None:
     proc = run("doctor", "--emulator", env=subprocess_env())
     assert proc.returncode == 0 and "All checks passed." in proc.stdout

@@ -198,6 +198,15 @@ def test_a_drawn_image_comes_back_as_bytes_and_its_state_travels(emulator: Emula
         assert f"Tool state from an earlier turn: {drawn.state_id}." in again.text
         forced = giga.chat("a red square", tools=["image_generate"], tool_choice="image_generate")
         assert len(forced.files) == 1
+        sent = emulator.requests_to("chat")[-1].body
+        if api_version == "v1":  # the documented request: function_call "auto" and a drawing request, no forcing
+            assert sent["function_call"] == "auto" and "functions" not in sent
+            assert sent["messages"][-1]["content"] == "Нарисуй: a red square"
+            giga.chat("Draw a cat", tools=["image_generate"], tool_choice="image_generate")
+            assert emulator.requests_to("chat")[-1].body["messages"][-1]["content"] == "Draw a cat"  # already one
+        else:
+            assert sent["tool_config"] == {"mode": "forced", "tool_name": "image_generate"}
+            assert sent["messages"][-1]["content"] == [{"text": "a red square"}]
 
 
 def test_tools_are_checked(giga: GigaChat) -> None:

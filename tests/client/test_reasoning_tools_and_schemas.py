@@ -99,8 +99,8 @@ def test_other_v2_tools_reach_the_service(emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("tool", ["web_search", "url_content_extraction", "code_interpreter"])
-def test_v1_lacks_the_v2_tools_and_says_which_setting_fixes_it(emulator: Emulator, tool: str) -> None:
-    with sync_client(emulator) as giga, pytest.raises(ConfigError) as error:
+def test_a_pinned_v1_lacks_the_v2_tools_and_says_which_setting_fixes_it(emulator: Emulator, tool: str) -> None:
+    with sync_client(emulator, api_version="v1") as giga, pytest.raises(ConfigError) as error:
         giga.chat("news", tools=[tool])
     assert "GIGACHAT_API_VERSION=v2" in str(error.value)
     assert emulator.requests == []  # nothing was sent, not even a token request

@@ -76,3 +76,40 @@ def test_v2_reasoning_messages_sources_and_streamed_function_call(emulator: Emul
 def test_the_minimal_instance_fits_its_schema(schema: dict) -> None:
     assert problems(minimal_instance(schema), schema) == []
     assert problems(["x"], schema) == ["$: must be object, not array"]
+
+
+def test_v2_answers_carry_tool_state_id_where_the_service_records_one(emulator: Emulator) -> None:
+    """As in the recorded exchanges (ai-forever/gigachat tests/integration/cassettes, test_primary_chat_*): a
+    function call, the answer after its result, and answers with a built-in tool (forced or not) carry
+    tool_state_id on the message; a plain answer does not."""
+    url = emulator.origin + "/api/v2/chat/completions"
+    weather = {"name": "get_order_status", "description": "Order status.",
+               "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}
+    tools = [{"functions": {"specifications": [weather]}}]
+    ask = [{"role": "user", "content": [{"text": "Check order_id=A-1024"}]}]
+    with _client(emulator) as http:
+        def message(**body) -> dict:
+            answer = http.post(url, json={"model": "GigaChat-2", **body})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["messages"][-1]
+
+        plain = message(messages=ask)
+        called = message(messages=ask, tools=tools,
+                         tool_config={"mode": "forced", "function_name": "get_order_status"})
+        state = called["tool_state_id"]
+        after = message(tools=tools, messages=[
+            *ask, {"role": "assistant", "content": called["content"], "tools_state_id": state},
+            {"role": "tool", "content": [{"function_result": {"name": "get_order_status",
+                                                              "result": {"status": "packed"}}}],
+             "tools_state_id": state}])
+        searched = message(messages=ask, tools=[{"web_search": {"type": "actual_info_web_search"}}],
+                           tool_config={"mode": "forced", "tool_name": "web_search"})
+        extracted = message(messages=ask, tools=[{"url_content_extraction": {}}],
+                            tool_config={"mode": "forced", "tool_name": "url_content_extraction"})
+        computed = message(messages=ask, tools=[{"code_interpreter": {}}], tool_config={"mode": "auto"})
+    assert "tool_state_id" not in plain
+    assert called["content"][0]["function_call"]["name"] == "get_order_status"
+    for answered in (after, searched, extracted, computed):
+        assert answered["content"][-1]["text"] and answered["tool_state_id"] not in ("", state)
+    assert 'Function get_order_status returned' in after["content"][-1]["text"]
+    assert len({called["tool_state_id"], after["tool_state_id"], searched["tool_state_id"]}) == 3

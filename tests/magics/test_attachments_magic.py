@@ -49,6 +49,12 @@ def test_paths_and_variables_become_attachments(shell: InteractiveShell, emulato
         shell.user_ns["shell_object"] = object()
         with pytest.raises(UsageError, match=message):
             ask(shell, bad, "x")
+    shell.user_ns["x"] = 5
+    with pytest.raises(UsageError) as refused:
+        ask(shell, "-a x", "x")
+    assert str(refused.value).startswith("-a x: the variable x holds an int, which cannot be attached. Attach a "
+                                         "path, or a variable holding bytes,")
+    assert "a int" not in str(refused.value)
 
 
 def test_matplotlib_figure_goes_as_png(shell: InteractiveShell) -> None:

@@ -252,6 +252,17 @@ def test_a_cell_that_fails_before_any_text_shows_one_line_and_no_placeholder(ker
     assert "…" not in displays(messages).values()  # the placeholder went away
 
 
+def test_a_refused_web_cell_leaves_no_empty_output(kernel_env: Emulator, kernel) -> None:
+    _, client = kernel
+    run_cell(client, "import os; os.environ['GIGACHAT_API_VERSION'] = 'v1'")  # pinned: web search is refused
+    reply, messages = run_cell(client, "%%gigachat --web\nnews")
+    assert reply["status"] == "error"
+    [shown] = shown_error(messages)
+    assert shown.startswith("UsageError: ") and "GIGACHAT_API_VERSION=v2" in shown
+    assert [m["msg_type"] for m in messages if "display_data" in m["msg_type"]] == []  # no empty output above it
+    assert kernel_env.requests_to("chat") == []
+
+
 def test_the_stop_button_shows_one_line_and_the_stopped_answer_is_not_sent_again(kernel_env: Emulator,
                                                                                  kernel) -> None:
     emulator = kernel_env
@@ -272,7 +283,8 @@ def test_the_stop_button_shows_one_line_and_the_stopped_answer_is_not_sent_again
     assert partial.sent_chunks > 0
 
     history = printed_by(client, "%gigachat history")
-    assert "[1] user: A very long answer" in history and "*[interrupted]*" in history  # still visible
+    assert "[1] user: A very long answer" in history and "  [interrupted] (not sent" in history  # still visible
+    assert "*" not in history  # plain text: no Markdown asterisks
 
     reply, _ = run_cell(client, "%%gigachat\nNext question")
     assert reply["status"] == "ok"

@@ -141,6 +141,40 @@ def test_text_format_bundle_is_plain_only(shell: InteractiveShell, monkeypatch: 
     assert any('heard: "plain please"' in o.data["text/plain"] for o in cap.outputs)
 
 
+def test_missing_credentials_offers_the_emulator_in_a_form_the_magic_can_use(tmp_path) -> None:
+    """The hint's snippet, run as written in a fresh IPython, makes the next %%gigachat cell work."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.helpers import subprocess_env
+
+    code = """
+import re
+from IPython.core.error import UsageError
+ip = get_ipython()
+try:
+    ip.run_cell_magic("gigachat", "", "hi")
+except UsageError as exc:
+    message = str(exc)
+print("MESSAGE", message)
+snippet = re.search(r"emulator in this kernel: `([^`]+)`", message).group(1)
+ip.run_cell(snippet)
+ip.run_cell_magic("gigachat", "", "hello emulator")
+"""
+    (tmp_path / "try.py").write_text(code)
+    ipython = Path(sys.executable).parent / "ipython"
+    proc = subprocess.run([str(ipython), "--no-banner", "--colors=nocolor", "--ext=gigachat_magics", "-c",
+                           "get_ipython().safe_execfile('try.py', get_ipython().user_ns)"],
+                          cwd=tmp_path, env=subprocess_env(IPYTHONDIR=str(tmp_path / "ipython")),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    message = proc.stdout.split("MESSAGE ", 1)[1].splitlines()[0]
+    assert "GIGACHAT_CREDENTIALS" in message and "getpass" in message
+    assert "client_settings()" not in message  # the Python-client hint does not reach the magic's users
+    assert 'heard: "hello emulator"' in proc.stdout
+
+
 def test_missing_credentials_is_one_line_without_suggesting_env_magic(monkeypatch: pytest.MonkeyPatch,
                                                                       emulator: Emulator) -> None:
     monkeypatch.setenv("GIGACHAT_BASE_URL", emulator.base_url)

@@ -55,10 +55,22 @@ def test_web_lists_the_sources_under_the_answer(shell: InteractiveShell, monkeyp
     assert sources.startswith("  [1] News about What happened today? — https://news.example.org/")
 
 
-def test_web_on_v1_says_which_setting_to_change(shell: InteractiveShell, emulator: Emulator) -> None:
+def test_web_on_a_pinned_v1_says_which_setting_to_change(shell: InteractiveShell, emulator: Emulator,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIGACHAT_API_VERSION", "v1")
     with pytest.raises(UsageError, match="GIGACHAT_API_VERSION=v2"):
         ask(shell, "--web", "news")
     assert emulator.requests_to("chat") == []
+
+
+def test_web_without_a_pinned_contract_goes_on_v2_and_the_next_cell_on_v1(
+        shell: InteractiveShell, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIGACHAT_API_VERSION", raising=False)
+    out = ask(shell, "--web", "What happened today?")
+    answer, sources = out.split("Sources:\n")
+    assert sources.startswith("  [1] News about What happened today? — https://news.example.org/")
+    assert "What happened today?" in ask(shell, "", "And then?")  # the searched turn is context for the next
+    assert [r.path for r in emulator.requests_to("chat")] == ["/v2/chat/completions", "/v1/chat/completions"]
 
 
 def test_json_format_and_schema_store_the_parsed_object(shell: InteractiveShell, tmp_path: Path,
@@ -107,6 +119,9 @@ def test_kernel_think_web_json_and_explain(kernel_env: Emulator, tmp_path: Path,
     sent = kernel_env.requests_to("chat")[-1].body["messages"][-1]["content"][0]["text"]
     assert "```python\nnumbers = [1, 2, 3]\ntotal = sum(numbers) / (len(numbers) - 3)\n```" in sent  # the cell
     assert "ZeroDivisionError: division by zero" in sent and "\x1b[" not in sent  # its traceback, no colours
+    assert 'File "Cell In[' in sent and "line 2" in sent  # the user's frame, named as IPython names cells
+    assert "interactiveshell" not in sent and "IPython" not in sent  # not IPython's own frames
+    assert "ipykernel_" not in sent and str(Path.home()) not in sent  # nor the kernel's temp path
     live = [m for i, m in client.messages if i == 6 and m["msg_type"] == "update_display_data"]
     assert live  # streamed like any answer
 
@@ -141,3 +156,5 @@ def test_terminal_explain_of_a_failing_cell(emulator: Emulator, tmp_path: Path) 
     assert 'heard: "This notebook cell raised an error.' in proc.stdout  # the explanation streamed to the terminal
     sent = emulator.requests_to("chat")[-1].body["messages"][-1]["content"]
     assert "json.loads('{broken')" in sent and "JSONDecodeError: Expecting property name" in sent
+    assert 'File "json/decoder.py"' in sent  # the library's frames stay, without the machine's paths
+    assert "interactiveshell" not in sent and str(Path.home()) not in sent

@@ -69,8 +69,18 @@ async def test_web_search_returns_sources_as_structure_and_links(emulator: Emula
     assert again.structured_content["sources"] == []
 
 
-async def test_web_search_on_v1_is_a_tool_error_naming_the_setting(emulator: Emulator) -> None:
+async def test_web_search_without_a_pinned_contract_goes_on_v2(emulator: Emulator) -> None:
     async with Client(server_for(emulator)) as client:
+        result = await client.call_tool("chat", {"prompt": "news", "web_search": True})
+        follow = await client.call_tool("chat", {"prompt": "and?", "conversation_id":
+                                                 result.structured_content["conversation_id"]})
+    assert not result.is_error and not follow.is_error
+    assert result.structured_content["sources"][0]["url"].startswith("https://news.example.org/")
+    assert [r.path for r in emulator.requests_to("chat")] == ["/v2/chat/completions", "/v1/chat/completions"]
+
+
+async def test_web_search_on_a_pinned_v1_is_a_tool_error_naming_the_setting(emulator: Emulator) -> None:
+    async with Client(server_for(emulator, api_version="v1")) as client:
         result = await client.call_tool("chat", {"prompt": "news", "web_search": True})
         assert result.is_error and "GIGACHAT_API_VERSION=v2" in result.content[0].text
         assert emulator.requests_to("chat") == []

@@ -80,7 +80,9 @@ async def test_generate_image_draws_and_continues(emulator: Emulator) -> None:
     assert 'System prompt: "Рисуй в стиле: pixel art.' in first.structured_content["text"]
     assert "Tool state from an earlier turn" in second.structured_content["text"]
     assert second.structured_content["files"][0]["id"] != first.structured_content["files"][0]["id"]
-    assert emulator.requests_to("chat")[-1].body["function_call"] == {"name": "text2image"}
+    sent = emulator.requests_to("chat")[-1].body  # the documented v1 request: "auto" and a drawing request
+    assert sent["function_call"] == "auto" and "functions" not in sent
+    assert sent["messages"][-1]["content"] == "Нарисуй: make it bluer"
 
 
 async def test_embed_and_balance(emulator: Emulator) -> None:

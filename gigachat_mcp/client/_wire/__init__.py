@@ -36,7 +36,7 @@ from ._endpoints import (
 from ._errors import api_error, oauth_error, retry_after_seconds
 from ._filters import MarkupFilter, SourceMarks
 from ._messages import function_call, normalise_messages
-from ._tools import BUILTIN_TOOLS, NO_TOOLS, Tools, normalise_tools
+from ._tools import BUILTIN_TOOLS, NO_TOOLS, Tools, contract_for, normalise_tools
 
 __all__ = [
     "BUILTIN_TOOLS",
@@ -50,6 +50,7 @@ __all__ = [
     "api_error",
     "balance_call",
     "chat_call",
+    "contract_for",
     "count_tokens_call",
     "delete_file_call",
     "download_file_call",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._types import ChatResult, GeneratedFile, Usage
@@ -39,11 +40,30 @@ def _apply_tools(body: dict[str, Any], tools: Tools) -> None:
         body["functions"] = list(tools.functions)
     if tools.choice == "none":
         body["function_call"] = "none"
+    elif tools.choice in BUILTIN_TOOLS:
+        # v1 documents no forced built-in tool: a drawing is asked for with function_call "auto" and a drawing
+        # request in the prompt (the docs' images-generation page), so that is what a forced drawing sends
+        body["function_call"] = "auto"
+        body["messages"] = _asking_to_draw(body["messages"])
     elif tools.choice is not None:
-        name = BUILTIN_TOOLS[tools.choice]["v1"] if tools.choice in BUILTIN_TOOLS else tools.choice
-        body["function_call"] = {"name": name}
+        body["function_call"] = {"name": tools.choice}
     elif tools.builtins or tools.reads_documents or tools.functions:
         body["function_call"] = "auto"  # with no `functions`, the service may use its built-in ones
+
+
+_DRAW = re.compile(r"\s*(нарису|изобрази|draw\b|paint\b)", re.IGNORECASE)
+
+
+def _asking_to_draw(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages with the last user prompt worded as a drawing request ("Нарисуй: ..."), unless it is one."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str) and not _DRAW.match(content):
+                return [*messages[:index], {**message, "content": f"Нарисуй: {content}"}, *messages[index + 1:]]
+            break
+    return messages
 
 
 def _message(message: dict[str, Any]) -> dict[str, Any]:

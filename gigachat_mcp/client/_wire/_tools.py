@@ -10,7 +10,7 @@ from typing import Any
 from .. import _functions
 from .._errors import ConfigError, InvalidRequestError
 
-__all__ = ["BUILTIN_TOOLS", "NO_TOOLS", "Tools", "normalise_tools"]
+__all__ = ["BUILTIN_TOOLS", "NO_TOOLS", "Tools", "contract_for", "normalise_tools"]
 
 # Built-in tools by our name -> their name on each contract (None: the contract lacks it).
 BUILTIN_TOOLS: dict[str, dict[str, str | None]] = {
@@ -39,6 +39,22 @@ class Tools:
 NO_TOOLS = Tools()
 
 
+def contract_for(tools: Sequence[Any] | None, api_version: str, pinned: bool) -> str:
+    """The contract a request goes on: the configured one, unless it asks for a built-in tool only the other
+    contract has and the user did not pin one (GIGACHAT_API_VERSION or api_version=). A pinned contract is kept,
+    and normalise_tools then says which setting to change."""
+    if pinned or not tools or isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
+        return api_version
+    for tool in tools:
+        if isinstance(tool, str) and BUILTIN_TOOLS.get(tool, {}).get(api_version, "") is None:
+            return _offered_by(tool)
+    return api_version
+
+
+def _offered_by(tool: str) -> str:
+    return next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
+
+
 def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_version: str = "v1") -> Tools:
     """Check `tools=[...]` and `tool_choice=` once, before anything is sent: unknown names name the known ones,
     and a tool the configured contract lacks names the setting that switches contracts.
@@ -59,9 +75,10 @@ def normalise_tools(tools: Sequence[Any] | None, choice: str | None = None, api_
             callables[spec["name"]] = tool
         elif isinstance(tool, str) and tool in BUILTIN_TOOLS:
             if BUILTIN_TOOLS[tool].get(api_version) is None:
-                other = next(v for v, name in BUILTIN_TOOLS[tool].items() if name is not None)
-                raise ConfigError(f"The tool {tool!r} exists only on the {other} contract: set GIGACHAT_API_VERSION="
-                                  f"{other} (or api_version={other!r}).")
+                other = _offered_by(tool)
+                raise ConfigError(f"The tool {tool!r} exists only on the {other} contract, and the {api_version} "
+                                  f"contract is pinned: set GIGACHAT_API_VERSION={other} (or api_version={other!r}), "
+                                  "or leave it unset so that each request goes on the contract it needs.")
             if tool not in names:
                 names.append(tool)
             continue
