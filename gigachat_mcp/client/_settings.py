@@ -109,11 +109,16 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in a log, an error or a repr."""
+        """Values that must never appear in a log, an error or a repr: the key material and a proxy password."""
+        return tuple(v for v in (*self.key_material, *proxy_password(self.proxy)) if v and len(v) >= 4)
+
+    @property
+    def key_material(self) -> tuple[str, ...]:
+        """What identifies the GigaChat key (credentials, user/password, token): what replicas sharing one key
+        derive their shared token's cache key and encryption from. A proxy's password is not part of it."""
         values = [getattr(self, name) for name in SECRET_FIELDS]
         if self.credentials:
             values.append(_decoded_secret(self.credentials))
-        values.extend(proxy_password(self.proxy))
         return tuple(v for v in values if v and len(v) >= 4)
 
     def replace(self, **changes: Any) -> Settings:

@@ -128,3 +128,14 @@ def test_a_bad_proxy_url_is_a_config_error_that_hides_the_password(bad: str,
     with pytest.raises(ConfigError, match="GIGACHAT_PROXY=") as refused:
         Settings.resolve()
     assert "hunter22" not in str(refused.value)
+
+
+def test_a_proxy_password_is_redacted_but_not_part_of_the_keys_identity() -> None:
+    """Replicas behind different proxies share one key's token: the proxy password is masked in logs, but the
+    shared token's cache key and encryption come from the key alone."""
+    from gigachat_mcp import Settings
+
+    plain = Settings(credentials="a2V5OnNlY3JldA==")
+    proxied = Settings(credentials="a2V5OnNlY3JldA==", proxy="http://me:hunter22@proxy.local:3128")
+    assert "hunter22" in proxied.secrets
+    assert proxied.key_material == plain.key_material

@@ -49,10 +49,10 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
                 log.exception("lease renewal failed")
 
     shared_tokens = None
-    if settings is not None and settings.secrets:
+    if settings is not None and settings.key_material:
         from .redis_tokens import redis_token_caches
 
-        shared_tokens = redis_token_caches(url, link.prefix, settings.secrets)
+        shared_tokens = redis_token_caches(url, link.prefix, settings.key_material)
 
     async def announce(conversation: Any, event: Any) -> None:
         """Save the change and publish it in one round trip; local listeners hear at once."""
@@ -70,5 +70,5 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
 
 def _stream_key(settings: Settings | None) -> str:
     """Which upstream key the stream limit belongs to, without revealing it."""
-    parts: Any = (settings.base_url, *settings.secrets) if settings is not None else ("none",)
+    parts: Any = (settings.base_url, *settings.key_material) if settings is not None else ("none",)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
