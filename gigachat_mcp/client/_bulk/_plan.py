@@ -142,9 +142,10 @@ def fill_template(template: str, rows: list[Any]) -> list[str]:
 def _fill_problem(index: int, row: Any, exc: Exception) -> str:
     if isinstance(row, Mapping):
         have = ", ".join(map(str, list(row)[:20])) or "none"
-        if isinstance(exc, IndexError):
+        if isinstance(exc, KeyError):
+            return f"row {index} has no field {exc}; the template needs it. The row's fields: {have}."
+        if isinstance(exc, (IndexError, ValueError)) and ("positional" in str(exc) or isinstance(exc, IndexError)):
             return f"row {index} is a dict: name its fields ({{{next(iter(row), 'column')}}}), not {{}}."
-        return f"row {index} has no field {exc}; the template needs it. The row's fields: {have}."
     if isinstance(exc, KeyError):
         return (f"row {index} is a plain value ({row!r:.40}), so the template can use only {{}}, not {{{exc.args[0]}}}"
                 f"; pass dicts (or a DataFrame) as rows to fill named fields.")
