@@ -158,7 +158,8 @@ class API:
                 parsed = body.decode("utf-8", "replace")
         endpoint = route.endpoint if route is not None else None
         with self._lock:
-            self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed))
+            self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed,
+                                                 query=urlsplit(conn.path).query))
             if endpoint == "oauth":
                 self.oauth_calls += 1
 

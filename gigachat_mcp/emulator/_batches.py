@@ -1,5 +1,6 @@
 """Batches on the emulated service: what each key sent, and where each batch is on its way from created through
-in_progress to completed (`API.batch_delay` seconds after it was made: half of it created, half in progress)."""
+in_progress to completed (`API.batch_delay` seconds after it was made: half of it created, half in progress).
+The delay is read when a batch is looked at, so a test can let a stuck batch finish by lowering it."""
 
 from __future__ import annotations
 
@@ -18,23 +19,22 @@ class StoredBatch:
     owner: str
     method: str
     lines: list[tuple[str, dict[str, Any]]]  # (line id, request)
-    delay: float
     created_at: float
     output_file_id: str | None = None
     completed: int = 0
     failed: int = 0
 
-    def status(self, now: float | None = None) -> str:
-        elapsed = (time.time() if now is None else now) - self.created_at
-        if self.output_file_id is not None or elapsed >= self.delay:
+    def status(self, delay: float) -> str:
+        elapsed = time.time() - self.created_at
+        if self.output_file_id is not None or elapsed >= delay:
             return "completed"
-        return "in_progress" if elapsed >= self.delay / 2 else "created"
+        return "in_progress" if elapsed >= delay / 2 else "created"
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, delay: float) -> dict[str, Any]:
         """The spec's BatchesList item (BatchResponse, plus the counts and the output file once completed)."""
         done = self.output_file_id is not None
         data: dict[str, Any] = {
-            "id": self.id, "method": self.method, "status": self.status(),
+            "id": self.id, "method": self.method, "status": self.status(delay),
             "request_counts": {"total": len(self.lines), "completed": self.completed if done else 0,
                                "failed": self.failed if done else 0},
             "created_at": int(self.created_at), "updated_at": int(time.time() if done else self.created_at),
@@ -51,8 +51,8 @@ class BatchStore:
         self._batches: dict[str, StoredBatch] = {}
         self.lock = threading.Lock()  # also held while a batch's output is made, so it is made once
 
-    def add(self, owner: str, method: str, lines: list[tuple[str, dict[str, Any]]], delay: float) -> StoredBatch:
-        batch = StoredBatch(f"batch-{uuid.uuid4()}", owner, method, lines, delay, time.time())
+    def add(self, owner: str, method: str, lines: list[tuple[str, dict[str, Any]]]) -> StoredBatch:
+        batch = StoredBatch(f"batch-{uuid.uuid4()}", owner, method, lines, time.time())
         with self.lock:
             self._batches[batch.id] = batch
         return batch

@@ -21,6 +21,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
+    query: str = ""  # the query string, e.g. method=embedder
 
 
 @dataclass

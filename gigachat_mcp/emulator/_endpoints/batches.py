@@ -35,8 +35,8 @@ def create(api: API, call: Call) -> None:
     lines = _read_lines(call.body)
     if isinstance(lines, str):
         return send_error(call.conn, 400, lines)
-    batch = api.batches.add(call.owner, method, lines, api.batch_delay)
-    data = batch.describe()
+    batch = api.batches.add(call.owner, method, lines)
+    data = batch.describe(api.batch_delay)
     data.pop("output_file_id", None)
     data["request_counts"] = {"total": len(lines)}
     data["status"] = "created"
@@ -54,7 +54,7 @@ def status(api: API, call: Call) -> None:
         batches = [found]
     for batch in batches:
         _finish_if_due(api, batch)
-    call.conn.send_json(200, {"batches": [batch.describe() for batch in batches]})
+    call.conn.send_json(200, {"batches": [batch.describe(api.batch_delay) for batch in batches]})
 
 
 def _query(call: Call) -> dict[str, str]:
@@ -88,7 +88,7 @@ def _read_lines(body: bytes) -> list[tuple[str, dict[str, Any]]] | str:
 def _finish_if_due(api: API, batch: StoredBatch) -> None:
     """On the first look after its delay, answer every line and store the output file (once)."""
     with api.batches.lock:
-        if batch.output_file_id is not None or batch.status() != "completed":
+        if batch.output_file_id is not None or batch.status(api.batch_delay) != "completed":
             return
         out = [_answer_line(api, batch, line_id, request) for line_id, request in batch.lines]
         batch.failed = sum('"error"' in line[:80] for line in out)
