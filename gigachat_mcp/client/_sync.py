@@ -104,7 +104,8 @@ class GigaChat(BaseClient):
         and rerunning resumes it). `**chat_options` are chat()'s (system, model, temperature, response_format,
         reasoning_effort, tools, attachments, ...), the same for every row.
 
-        Runs the async engine on a loop of its own in a worker thread, so it also works in a notebook; Ctrl-C
+        The rows' requests are this client's chat() calls in `concurrency` threads, driven by the async engine
+        on a loop of its own in a worker thread (see `_bulk._thread`), so it also works in a notebook; Ctrl-C
         stops it and raises MapInterrupted, whose `.partial` holds what was answered."""
         plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
                                on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
@@ -113,8 +114,9 @@ class GigaChat(BaseClient):
 
         async def work(report: _bulk.Progress | None) -> _bulk.MapResult:
             run.progress = report
-            async with AsyncGigaChat(settings, shared_tokens=shared) as client:
-                return await _bulk.execute(client, run)
+            async with AsyncGigaChat(settings, shared_tokens=shared) as client, \
+                    _bulk.threaded(self.chat, plan.options, plan.concurrency) as send:
+                return await _bulk.execute(client, run, send)
 
         return _bulk.run_blocking(work, progress, run.outcome)
 

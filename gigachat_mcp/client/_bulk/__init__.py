@@ -12,21 +12,22 @@ client runs the same engine in a worker thread (see `_thread`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from .._types import ChatResult
 from ._batch import embed_batches, run_batches
 from ._cache import MapCache, clear_map_cache
-from ._engine import Progress, Run, run_rows
+from ._engine import Progress, Run, Send, run_rows
 from ._plan import Plan, check_batch_allowed, make_plan
 from ._result import MapResult, RowError
-from ._thread import run_blocking
+from ._thread import run_blocking, threaded
 
 if TYPE_CHECKING:
     from .._async import AsyncGigaChat
 
 __all__ = ["MapCache", "MapResult", "Plan", "Progress", "RowError", "Run", "check_batch_allowed",
-           "clear_map_cache", "embed", "execute", "make_plan", "run_blocking"]
+           "clear_map_cache", "embed", "execute", "make_plan", "run_blocking", "threaded"]
 
 
 async def embed(client: AsyncGigaChat, texts: Sequence[str] | str, model: str, plan: Plan) -> list[list[float]]:
@@ -39,13 +40,20 @@ async def embed(client: AsyncGigaChat, texts: Sequence[str] | str, model: str, p
             cache.close()
 
 
-async def execute(client: AsyncGigaChat, run: Run) -> MapResult:
-    """Run a planned map on `client`: through the Batch API or concurrently, with its cache open meanwhile."""
+async def execute(client: AsyncGigaChat, run: Run, send: Send | None = None) -> MapResult:
+    """Run a planned map: through the Batch API on `client`, or concurrently with `send` (by default `client`'s
+    chat() with the plan's options), with the cache open meanwhile."""
     cache = MapCache.open(run.plan.cache)
     try:
         if run.plan.batch:
             return await run_batches(client, run, cache)
-        return await run_rows(client, run, cache)
+        if send is None:
+            options = run.plan.options
+
+            def send(prompt: Any) -> Awaitable[ChatResult]:
+                return client.chat(prompt, **options)
+
+        return await run_rows(send, run, cache)
     finally:
         if cache is not None:
             cache.close()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .. import _structured
 from .._errors import RateLimitError
@@ -20,12 +20,10 @@ from ._cache import MapCache, dump_result, load_result
 from ._plan import Plan, note
 from ._result import MapResult, RowError
 
-if TYPE_CHECKING:
-    from .._async import AsyncGigaChat
-
-__all__ = ["MAX_RATE_LIMITS", "Progress", "RateGate", "Run", "run_rows"]
+__all__ = ["MAX_RATE_LIMITS", "Progress", "RateGate", "Run", "Send", "run_rows"]
 
 Progress = Callable[[int, int, int], None]
+Send = Callable[[Any], Awaitable[ChatResult]]  # one row's prompt -> its answer: chat() with the run's options
 MAX_RATE_LIMITS = 12  # 429s one row may meet before it is reported failed
 MAX_PAUSE_S = 60.0
 
@@ -102,8 +100,9 @@ class Run:
                                                 "arrived; run the same map again to send it"), self.plan.prompts[index])
 
 
-async def run_rows(client: AsyncGigaChat, run: Run, cache: MapCache | None) -> MapResult:
-    """Answer every row the cache does not, `plan.concurrency` at a time, behind one rate gate."""
+async def run_rows(send: Send, run: Run, cache: MapCache | None) -> MapResult:
+    """Answer every row the cache does not, `plan.concurrency` at a time, behind one rate gate. `send` is the
+    async client's chat(), or the blocking client's chat() in a thread (see `_thread`)."""
     plan = run.plan
     pending = iter(run.load_cached(cache))
     gate = RateGate()
@@ -111,7 +110,7 @@ async def run_rows(client: AsyncGigaChat, run: Run, cache: MapCache | None) -> M
     async def worker() -> None:
         RATE_LIMITS_TO_CALLER.set(True)  # this task's context only: see the module's docstring
         for index in pending:  # one shared iterator: each row is taken by exactly one worker
-            item = await _answer(client, plan, index, gate)
+            item = await _answer(send, plan, index, gate)
             run.finish(index, item, cache)
             if isinstance(item, RowError) and plan.on_error == "raise":
                 raise note(item.exception, f"(map row {index}; answered rows are in the map cache)")
@@ -126,13 +125,13 @@ async def run_rows(client: AsyncGigaChat, run: Run, cache: MapCache | None) -> M
     return run.outcome()
 
 
-async def _answer(client: AsyncGigaChat, plan: Plan, index: int, gate: RateGate) -> ChatResult | RowError:
+async def _answer(send: Send, plan: Plan, index: int, gate: RateGate) -> ChatResult | RowError:
     prompt = plan.prompts[index]
     limited = 0
     while True:
         await gate.wait()
         try:
-            result = await client.chat(prompt, **plan.options)
+            result = await send(prompt)
         except RateLimitError as exc:
             limited += 1
             if limited > MAX_RATE_LIMITS:
