@@ -19,11 +19,14 @@ from .client._chat_options import chat_options
 from .client._errors import (
     APIError,
     AuthenticationError,
+    BatchError,
+    BatchTimeoutError,
     ConfigError,
     GigaChatConnectionError,
     GigaChatError,
     GigaChatTimeoutError,
     InvalidRequestError,
+    MapInterrupted,
     RateLimitError,
     StreamError,
     StructuredOutputError,
@@ -47,7 +50,10 @@ from .client._types import (
 
 if TYPE_CHECKING:
     from .client._async import AsyncGigaChat
+    from .client._bulk import MapResult, RowError, clear_map_cache
     from .client._sync import GigaChat
+
+_BULK = ("MapResult", "RowError", "clear_map_cache")
 
 
 def __getattr__(name: str) -> Any:
@@ -58,6 +64,12 @@ def __getattr__(name: str) -> Any:
         value = getattr(_sync if name == "GigaChat" else _async, name)
         globals()[name] = value
         return value
+    if name in _BULK:  # bulk work loads with its first use too
+        from .client import _bulk
+
+        value = getattr(_bulk, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
@@ -65,6 +77,8 @@ __all__ = [
     "APIError",
     "AsyncGigaChat",
     "AuthenticationError",
+    "BatchError",
+    "BatchTimeoutError",
     "ChatChunk",
     "ChatResult",
     "ConfigError",
@@ -76,8 +90,11 @@ __all__ = [
     "GigaChatError",
     "GigaChatTimeoutError",
     "InvalidRequestError",
+    "MapInterrupted",
+    "MapResult",
     "Model",
     "RateLimitError",
+    "RowError",
     "Settings",
     "Source",
     "StreamError",
@@ -91,6 +108,7 @@ __all__ = [
     "__version__",
     "chat_options",
     "check_attachments",
+    "clear_map_cache",
     "file_types",
 ]
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import _attachments, _flows, _wire
+from . import _attachments, _bulk, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import aread_answer, aread_error_body, astream_pieces
 from ._errors import APIError, GigaChatError, StreamError, with_near_model
@@ -74,6 +74,15 @@ class AsyncGigaChat(BaseClient):
         messages, toolset = _flows.rounds(self.settings, prompt, system, tools, max_rounds, options)
         return await self._run(_flows.run_tools(messages, toolset, tools, max_rounds, options))
 
+    async def map(self, prompts: Any, *, rows: Any = None, concurrency: int | None = None, cache: Any = True,
+                  batch: bool = False, progress: _bulk.Progress | None = None, on_error: str = "keep",
+                  batch_timeout: float = 3600.0, batch_poll: float = 5.0, **chat_options: Any) -> _bulk.MapResult:
+        """As GigaChat.map, awaited on this client (its connections and its uploads). Cancelling the task stops
+        the run; the answered rows are in the cache."""
+        plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
+                               on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
+        return await _bulk.execute(self, _bulk.Run(plan, progress))
+
     async def check_ai(self, text: str) -> AICheck:
         """As GigaChat.check_ai."""
         return await self._request(_wire.ai_check_call(self.settings.base_url, text))
@@ -120,9 +129,15 @@ class AsyncGigaChat(BaseClient):
         """Token and character counts of each text, for `model`."""
         return await self._request(_wire.count_tokens_call(self.settings.base_url, texts, model or self.settings.model))
 
-    async def embeddings(self, texts: str | Sequence[str], model: str | None = None) -> list[list[float]]:
-        """One embedding vector per text (model 'Embeddings' unless given)."""
-        return await self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+    async def embeddings(self, texts: str | Sequence[str], model: str | None = None, *, batch: bool = False,
+                         cache: Any = True, batch_timeout: float = 3600.0,
+                         batch_poll: float = 5.0) -> list[list[float]]:
+        """One embedding vector per text (model 'Embeddings' unless given); `batch=True` as in GigaChat."""
+        if not batch:
+            return await self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+        plan = _bulk.make_plan(self.settings, [], None, {}, concurrency=1, cache=cache, on_error="raise",
+                               batch=True, batch_timeout=batch_timeout, batch_poll=batch_poll)
+        return await _bulk.embed(self, texts, model or "Embeddings", plan)
 
     async def balance(self) -> dict[str, float]:
         """Remaining tokens per model, for prepaid keys (others get a 403 APIError)."""

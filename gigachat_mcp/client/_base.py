@@ -42,6 +42,7 @@ class BaseClient:
         elif overrides:
             settings = settings.replace(**overrides)
         self.settings = settings
+        self._shared_tokens = shared_tokens  # a map run's worker client signs in through the same cache
         self._auth = Authenticator(settings, shared_tokens)
         self._files = FileBook()
         self._lock = threading.Lock()  # the sync client's: guards making its HTTP client and its upload locks

@@ -8,9 +8,13 @@
     ├── GigaChatTimeoutError     nothing arrived within GIGACHAT_TIMEOUT
     ├── StreamError              a stream broke after part of the answer was handed out (.partial_text)
     ├── StructuredOutputError    an answer did not fit response_format (.raw_text, .problems; also a ValueError)
+    ├── BatchError               a Batch API batch failed or its output could not be read (.batch_id)
+    │   └── BatchTimeoutError    a batch did not complete in time; rerunning the same map resumes it
     └── APIError                 the service answered with an error status (.status_code, .message)
         ├── AuthenticationError  401 or an OAuth failure (.code is the OAuth error code, if any)
         └── RateLimitError       429 (.retry_after in seconds, if the server said)
+
+MapInterrupted (a KeyboardInterrupt, not a GigaChatError) carries what a map answered before Ctrl-C (.partial).
 
 Messages never contain credentials or tokens.
 """
@@ -20,11 +24,14 @@ from __future__ import annotations
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BatchError",
+    "BatchTimeoutError",
     "ConfigError",
     "GigaChatConnectionError",
     "GigaChatError",
     "GigaChatTimeoutError",
     "InvalidRequestError",
+    "MapInterrupted",
     "RateLimitError",
     "StreamError",
     "StructuredOutputError",
@@ -139,6 +146,29 @@ class RateLimitError(APIError):
     def __init__(self, message: str, *, server_message: str = "", retry_after: float | None = None):
         super().__init__(message, status_code=429, server_message=server_message)
         self.retry_after = retry_after
+
+
+class BatchError(GigaChatError):
+    """A Batch API batch ended without a usable output; `batch_id` names it."""
+
+    def __init__(self, message: str, *, batch_id: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+class BatchTimeoutError(BatchError):
+    """A batch did not complete within the wait; its id is kept in the map cache, so running the same map again
+    (with the cache on) resumes waiting for the same batch instead of paying for a new one."""
+
+
+class MapInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a kernel interrupt) stopped GigaChat.map: `partial` is the MapResult so far, the rows not
+    answered being RowErrors; answered rows are in the map cache, so running the same map again sends only the
+    rest."""
+
+    def __init__(self, partial: object) -> None:
+        super().__init__("map interrupted: the answered rows are in .partial and in the map cache")
+        self.partial = partial
 
 
 def _rebuild(cls: type, message: str, state: dict) -> GigaChatError:

@@ -7,13 +7,17 @@ answer has been handed out, so nothing is ever repeated to the caller.
 from __future__ import annotations
 
 import random
+from contextvars import ContextVar
 
 from ._errors import APIError, GigaChatConnectionError, GigaChatError, RateLimitError
 
-__all__ = ["RetryPlan"]
+__all__ = ["RATE_LIMITS_TO_CALLER", "RetryPlan"]
 
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer pause gets the RateLimitError at once
+# Set (in its tasks' context) by a map run, whose shared gate pauses every worker on a 429: the request itself
+# then raises the RateLimitError at once instead of each worker backing off and retrying on its own.
+RATE_LIMITS_TO_CALLER: ContextVar[bool] = ContextVar("gigachat_rate_limits_to_caller", default=False)
 
 
 class RetryPlan:
@@ -34,6 +38,8 @@ class RetryPlan:
         """Seconds to wait before the next try; raises `error` if it should not be retried. `sent` is False
         when the request certainly did not reach the server (the connection was never made)."""
         if self.no_duplicates and sent and not isinstance(error, RateLimitError):
+            raise error from None
+        if isinstance(error, RateLimitError) and RATE_LIMITS_TO_CALLER.get():
             raise error from None
         if self._left <= 0 or not _retryable(error):
             raise error from None  # the typed message says it all; the transport's traceback is noise

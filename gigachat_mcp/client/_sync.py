@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import _attachments, _flows, _wire
+from . import _attachments, _bulk, _flows, _wire
+from ._async import AsyncGigaChat  # map runs the async engine (see _bulk._thread)
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import read_answer, read_error_body, stream_pieces
 from ._errors import APIError, GigaChatError, StreamError, with_near_model
@@ -82,6 +83,43 @@ class GigaChat(BaseClient):
         messages, toolset = _flows.rounds(self.settings, prompt, system, tools, max_rounds, options)
         return self._run(_flows.run_tools(messages, toolset, tools, max_rounds, options))
 
+    def map(self, prompts: Any, *, rows: Any = None, concurrency: int | None = None, cache: Any = True,
+            batch: bool = False, progress: _bulk.Progress | None = None, on_error: str = "keep",
+            batch_timeout: float = 3600.0, batch_poll: float = 5.0, **chat_options: Any) -> _bulk.MapResult:
+        """Answer many prompts: a list of prompts (each a str or a message list), or one template str with
+        `rows` (a list of dicts, a DataFrame, or plain values): `{field}` is filled from a dict row or a
+        DataFrame column, `{}` from a plain value; a row lacking a field is an error before anything is sent.
+
+        Returns a MapResult in input order, each item the row's ChatResult or a RowError (index, exception,
+        prompt); `.texts`, `.parsed`, `.errors`, `.usage` (summed). One row's failure never loses the others;
+        `on_error="raise"` raises the first failure instead (answered rows stay cached).
+
+        `concurrency`: requests at once, by default the key's limit (GIGACHAT_MAX_CONNECTIONS; 1 for a personal
+        key, 10 for business keys). A 429 pauses the whole run (Retry-After honoured), and no row is sent again
+        once answered. `cache`: answered rows are kept in an SQLite file in the user cache directory (True), at
+        a path you give, or nowhere (False); a rerun (after a crash, a kill, a kernel restart) sends only rows
+        not answered yet. `clear_map_cache()` empties it. `progress(done, total, errors)` is called in this
+        thread after each row. `batch=True` sends the rows through the Batch API (pay-as-you-go keys; waits up
+        to `batch_timeout` seconds, polling from every `batch_poll` seconds; BatchTimeoutError names the batch,
+        and rerunning resumes it). `**chat_options` are chat()'s (system, model, temperature, response_format,
+        reasoning_effort, tools, attachments, ...), the same for every row.
+
+        The rows' requests are this client's chat() calls in `concurrency` threads, driven by the async engine
+        on a loop of its own in a worker thread (see `_bulk._thread`), so it also works in a notebook; Ctrl-C
+        stops it and raises MapInterrupted, whose `.partial` holds what was answered."""
+        plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
+                               on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
+        run = _bulk.Run(plan, None)
+        settings, shared = self.settings, self._shared_tokens
+
+        async def work(report: _bulk.Progress | None) -> _bulk.MapResult:
+            run.progress = report
+            async with AsyncGigaChat(settings, shared_tokens=shared) as client, \
+                    _bulk.threaded(self.chat, plan.options, plan.concurrency) as send:
+                return await _bulk.execute(client, run, send)
+
+        return _bulk.run_blocking(work, progress, run.outcome)
+
     def check_ai(self, text: str) -> AICheck:
         """Whether a model wrote `text` (/ai/check): category ai | human | mixed and the AI-written intervals.
         Corporate keys only; others get an APIError (403) that says so."""
@@ -127,9 +165,21 @@ class GigaChat(BaseClient):
         """Token and character counts of each text, for `model`."""
         return self._request(_wire.count_tokens_call(self.settings.base_url, texts, model or self.settings.model))
 
-    def embeddings(self, texts: str | Sequence[str], model: str | None = None) -> list[list[float]]:
-        """One embedding vector per text (model 'Embeddings' unless given)."""
-        return self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+    def embeddings(self, texts: str | Sequence[str], model: str | None = None, *, batch: bool = False,
+                   cache: Any = True, batch_timeout: float = 3600.0, batch_poll: float = 5.0) -> list[list[float]]:
+        """One embedding vector per text (model 'Embeddings' unless given). `batch=True` goes through the Batch
+        API (pay-as-you-go keys), one line per text, with map()'s cache, waiting and resuming."""
+        if not batch:
+            return self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+        plan = _bulk.make_plan(self.settings, [], None, {}, concurrency=1, cache=cache, on_error="raise",
+                               batch=True, batch_timeout=batch_timeout, batch_poll=batch_poll)
+        settings, shared = self.settings, self._shared_tokens
+
+        async def work(report: _bulk.Progress | None) -> list[list[float]]:
+            async with AsyncGigaChat(settings, shared_tokens=shared) as client:
+                return await _bulk.embed(client, texts, model or "Embeddings", plan)
+
+        return _bulk.run_blocking(work, None)
 
     def balance(self) -> dict[str, float]:
         """Remaining tokens per model, for prepaid keys (others get a 403 APIError)."""

@@ -3,7 +3,9 @@
 An answer names the model, quotes the last user message, lists the roles, the system prompt, the previous
 user message and the options. A directive in the last user message shapes the answer for tests and demos:
 `[emulator words=200 delay=0.05 chunk=3]` appends 200 filler words and streams 3 words per event, 50 ms apart;
-`coalesce=64` writes 64 events per TCP write, as a buffering proxy or a loaded service does.
+`coalesce=64` writes 64 events per TCP write, as a buffering proxy or a loaded service does; `fail=500` answers
+that status every time (a row that always fails); in a batch, `line=malformed` writes that row's output line
+broken.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MODELS", "Answer", "compose", "count_tokens", "embed"]
+__all__ = ["MODELS", "Answer", "compose", "count_tokens", "directive", "embed", "failure"]
 
 MODELS = {
     "GigaChat-2": "chat",
@@ -91,6 +93,19 @@ def compose(model: str, messages: list[dict[str, Any]], options: dict[str, Any],
         delay=float(directive.get("delay", default_delay)),
         coalesce=max(1, int(directive.get("coalesce", 1))),
     )
+
+
+def failure(messages: list[dict[str, Any]]) -> tuple[int, str] | None:
+    """The status a `fail=NNN` directive in the last user message asks for, with its reason."""
+    status = directive(messages).get("fail", "")
+    if not status.isdigit():
+        return None
+    return int(status), {429: "Too many requests", 400: "Bad request"}.get(int(status), "Internal Server Error")
+
+
+def directive(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """The `[emulator key=value ...]` directive of the last user message."""
+    return _directive(next((m["content"] for m in reversed(messages) if m["role"] == "user"), ""))
 
 
 def embed(text: str, dimensions: int = 32) -> list[float]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import _endpoints
+from ._batches import BatchStore
 from ._control import PREFIX, control
 from ._endpoints.oauth import TokenStore, authorize
 from ._faults import Fault, FaultQueue
@@ -43,6 +45,11 @@ class API:
         self.tokens = TokenStore()
         self.files = FileStore()
         self.state_ids: set[str] = set()  # functions_state_id / tool_state_id values handed out
+        self.batches = BatchStore()
+        self.latency = 0.0  # seconds every API request (not the token routes) waits before it is answered
+        self.batch_delay = 1.0  # seconds a batch takes from created to completed
+        self.in_flight = 0  # API requests being answered now
+        self.max_in_flight = 0  # the most seen at once since the last reset
         self._active: dict[str, int] = {}  # open streams by token owner
         self._lock = threading.Lock()
         self.changed = threading.Condition(self._lock)
@@ -71,7 +78,13 @@ class API:
                 "streams": [{"outcome": s.outcome, "sent_chunks": s.sent_chunks, "planned_chunks": s.planned_chunks}
                             for s in self.streams],
                 "faults_queued": len(self.faults),
+                "in_flight": self.in_flight,
+                "max_in_flight": self.max_in_flight,
             }
+
+    def reset_concurrency(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
 
     # --- streams -------------------------------------------------------------------------------------------
 
@@ -111,9 +124,25 @@ class API:
                 conn.reset()
             if fault.status:
                 return _fault_status(conn, route, fault)
-        owner = "" if route.public else authorize(self, conn)
-        if owner is not None:
-            route.handler(self, Call(conn, body, route.endpoint, owner, params))
+        if route.public:
+            return route.handler(self, Call(conn, body, route.endpoint, "", params))
+        self._enter()
+        try:
+            _wait(conn, self.latency)
+            owner = authorize(self, conn)
+            if owner is not None:
+                route.handler(self, Call(conn, body, route.endpoint, owner, params))
+        finally:
+            self._leave()
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _record(self, conn: Connection, path: str, route: Route | None, body: bytes) -> None:
         headers = {k.lower(): v for k, v in conn.headers.items()}
@@ -129,9 +158,17 @@ class API:
                 parsed = body.decode("utf-8", "replace")
         endpoint = route.endpoint if route is not None else None
         with self._lock:
-            self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed))
+            self.requests.append(RecordedRequest(conn.command, path, endpoint, headers, parsed,
+                                                 query=urlsplit(conn.path).query))
             if endpoint == "oauth":
                 self.oauth_calls += 1
+
+
+def _wait(conn: Connection, seconds: float) -> None:
+    """The configured latency, all of it (the connection's wait returns early when the client sends a byte)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        conn.wait(left)
 
 
 def _fault_status(conn: Connection, route: Route, fault: Fault) -> None:

@@ -21,6 +21,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--chunk-delay", type=float, default=0.05,
                         help="seconds between streamed events, so streaming is visible (default 0.05)")
     parser.add_argument("--token-ttl", type=float, default=1800.0, help="token lifetime in seconds (default 1800)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds every API request waits before its answer, to see concurrency (default 0)")
+    parser.add_argument("--batch-delay", type=float, default=1.0,
+                        help="seconds a Batch API batch takes to complete (default 1)")
     return parser
 
 
@@ -28,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from ._emulator import Emulator
 
     emulator = Emulator(tls=args.tls, host=args.host, port=args.port, cert_dir=args.cert_dir,
-                        chunk_delay=args.chunk_delay, token_ttl=args.token_ttl)
+                        chunk_delay=args.chunk_delay, token_ttl=args.token_ttl, latency=args.latency,
+                        batch_delay=args.batch_delay)
     try:
         emulator.start()
     except OSError as exc:

@@ -51,6 +51,8 @@ class Emulator:
         cert_expired: bool = False,
         accept_client_certs: bool = False,
         cert_dir: str | Path | None = None,
+        latency: float = 0.0,
+        batch_delay: float = 1.0,
     ) -> None:
         self.tls = tls
         self.host = host
@@ -69,6 +71,8 @@ class Emulator:
             expires_at_unit=expires_at_unit,
             accept_client_certs=accept_client_certs,
         )
+        self.api.latency = latency
+        self.api.batch_delay = batch_delay
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -220,6 +224,34 @@ class Emulator:
     @chunk_delay.setter
     def chunk_delay(self, seconds: float) -> None:
         self.api.chunk_delay = seconds
+
+    @property
+    def latency(self) -> float:
+        """Seconds every API request (not the token routes) waits before it is answered, so clients see real
+        concurrency; also settable from another process: POST /_emulator/settings {"latency": 0.2}."""
+        return self.api.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.api.latency = seconds
+
+    @property
+    def batch_delay(self) -> float:
+        """Seconds a batch takes from created (half of it) through in_progress to completed."""
+        return self.api.batch_delay
+
+    @batch_delay.setter
+    def batch_delay(self, seconds: float) -> None:
+        self.api.batch_delay = seconds
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most API requests answered at once since the start or `reset_concurrency()` (GET
+        /_emulator/concurrency from another process)."""
+        return self.api.max_in_flight
+
+    def reset_concurrency(self) -> None:
+        self.api.reset_concurrency()
 
     @property
     def oauth_calls(self) -> int:

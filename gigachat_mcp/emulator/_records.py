@@ -20,6 +20,8 @@ class RecordedRequest:
     endpoint: str | None
     headers: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
+    query: str = ""  # the query string, e.g. method=embedder
 
 
 @dataclass

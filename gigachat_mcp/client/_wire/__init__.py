@@ -12,11 +12,23 @@ read its answer; the clients only send it. This package's names are the ones the
     _filters     file markup and citation marks taken out of answer text, even split across a stream
     _endpoints   models, token counts, embeddings, files, AI check, balance, token requests
     _errors      error answers (OAuth and API) to typed errors
+    _batches     the Batch API: JSONL in, batch status, the output file's lines by id
 """
 
-from ._call import Call, ChatOptions
+from ._batches import (
+    MAX_BATCH_LINES,
+    Batch,
+    BatchLine,
+    batch_chat_request,
+    batch_jsonl,
+    create_batch_call,
+    get_batch_call,
+    parse_batch_output,
+    read_batch_call,
+)
+from ._call import Call, ChatOptions, dumps
 from ._chat import chat_call
-from ._chat_v1 import usage_v1
+from ._chat_v1 import parse_chat_v1, usage_v1
 from ._chat_v2 import files_v2, function_call_v2, reasoning_v2, sources_v2, state_v2, text_v2, usage_v2, v2_chat_url
 from ._endpoints import (
     ai_check_call,
@@ -40,7 +52,10 @@ from ._tools import BUILTIN_TOOLS, NO_TOOLS, Tools, contract_for, normalise_tool
 
 __all__ = [
     "BUILTIN_TOOLS",
+    "MAX_BATCH_LINES",
     "NO_TOOLS",
+    "Batch",
+    "BatchLine",
     "Call",
     "ChatOptions",
     "MarkupFilter",
@@ -49,15 +64,20 @@ __all__ = [
     "ai_check_call",
     "api_error",
     "balance_call",
+    "batch_chat_request",
+    "batch_jsonl",
     "chat_call",
     "contract_for",
     "count_tokens_call",
+    "create_batch_call",
     "delete_file_call",
     "download_file_call",
+    "dumps",
     "embeddings_call",
     "files_v2",
     "function_call",
     "function_call_v2",
+    "get_batch_call",
     "get_file_call",
     "list_files_call",
     "models_call",
@@ -66,7 +86,10 @@ __all__ = [
     "oauth_error",
     "oauth_request",
     "parse_oauth",
+    "parse_batch_output",
+    "parse_chat_v1",
     "password_token_url",
+    "read_batch_call",
     "reasoning_v2",
     "retry_after_seconds",
     "sources_v2",

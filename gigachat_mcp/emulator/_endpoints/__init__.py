@@ -7,11 +7,11 @@ name its endpoints, and the request log records them.
 from __future__ import annotations
 
 from .._http import Route
-from . import chat_v1, chat_v2, files, info, oauth
+from . import batches, chat_v1, chat_v2, files, info, oauth
 
 __all__ = ["ENDPOINTS", "ROUTES", "match"]
 
-GROUPS = (oauth, chat_v1, chat_v2, info, files)
+GROUPS = (oauth, chat_v1, chat_v2, info, files, batches)
 ROUTES: tuple[Route, ...] = tuple(route for group in GROUPS for route in group.ROUTES)
 ENDPOINTS = tuple(dict.fromkeys(route.endpoint for route in ROUTES))  # the names faults and the request log use
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .._faults import Fault
     from .._server import Connection
 
-__all__ = ["Dialect", "read_messages", "serve"]
+__all__ = ["Dialect", "compose", "read_messages", "serve"]
 
 ROLES = ("system", "user", "assistant", "function", "tool", "search_result", "function_in_progress")
 _RANGES: dict[str, Callable[[Any], bool]] = {
@@ -56,28 +56,39 @@ def read_messages(raw: Any, text_of: Callable[[Any], str]) -> list[dict[str, Any
     return messages
 
 
+def compose(api: API, request: dict[str, Any], dialect: Dialect,
+            owner: str) -> tuple[tuple[int, str] | None, str, _answers.Answer | None]:
+    """(problem, served model, answer): what the service makes of a request, checked as it checks it. A batch
+    line's request goes through here too."""
+    model = request.get("model")
+    messages, options = dialect.read(request)
+    problem = _validate(model, messages, options)
+    if problem is None:
+        problem = _answers.failure(messages)  # `[emulator fail=500]`: a row that always fails
+    extras = _drawing.Extras()
+    if problem is None:
+        problem, extras = _drawing.read_extras(request, dialect.version, owner, api.files, api.state_ids)
+    plan = _abilities.Plan()
+    if problem is None:
+        problem, plan = _abilities.read_plan(request, dialect.version)
+    if problem is not None:
+        return problem, "", None
+    answer = _answers.compose(str(model), messages, options, api.chunk_delay, notes=extras.notes)
+    if extras.draw:
+        drawn = api.files.draw(owner)
+        answer = _drawing.with_drawing(answer, dialect.version, drawn.id, api.state_ids)
+    answer = _abilities.apply(answer, plan, messages, api.state_ids)
+    return None, f"{model}:{_answers.MODEL_VERSION}", answer
+
+
 def serve(api: API, call: Call, dialect: Dialect) -> None:
     conn = call.conn
     request = json_object(call.body)
     if request is None:
         return send_error(conn, 400, "Your request contains invalid JSON syntax.")
-    model = request.get("model")
-    messages, options = dialect.read(request)
-    problem = _validate(model, messages, options)
-    extras = _drawing.Extras()
-    if problem is None:
-        problem, extras = _drawing.read_extras(request, dialect.version, call.owner, api.files, api.state_ids)
-    plan = _abilities.Plan()
-    if problem is None:
-        problem, plan = _abilities.read_plan(request, dialect.version)
-    if problem is not None:
-        return send_error(conn, *problem)
-    answer = _answers.compose(str(model), messages, options, api.chunk_delay, notes=extras.notes)
-    if extras.draw:
-        drawn = api.files.draw(call.owner)
-        answer = _drawing.with_drawing(answer, dialect.version, drawn.id, api.state_ids)
-    answer = _abilities.apply(answer, plan, messages, api.state_ids)
-    served = f"{model}:{_answers.MODEL_VERSION}"
+    problem, served, answer = compose(api, request, dialect, call.owner)
+    if problem is not None or answer is None:
+        return send_error(conn, *(problem or (500, "Internal Server Error")))
     if not request.get("stream"):
         return conn.send_json(200, dialect.answer_json(served, answer), _trace_headers())
     if not _accepts_event_stream(conn.headers.get("Accept")):

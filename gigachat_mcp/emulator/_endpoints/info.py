@@ -3,7 +3,7 @@ balance and AI-text detection."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import _abilities, _answers
 from .._http import API_V1, Call, Route, json_object, send_error
@@ -11,7 +11,7 @@ from .._http import API_V1, Call, Route, json_object, send_error
 if TYPE_CHECKING:
     from .._api import API
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "embedding_answer", "scope_of"]
 
 
 def models(api: API, call: Call) -> None:
@@ -26,39 +26,45 @@ def models(api: API, call: Call) -> None:
     call.conn.send_json(200, entry(model_id))
 
 
-def _inputs(call: Call) -> tuple[str, list[str]] | None:
-    """(model, texts) of a tokens-count or embeddings request, or None after answering its refusal."""
-    request = json_object(call.body)
+def _inputs(request: dict[str, Any] | None) -> tuple[str, list[str]] | tuple[int, str]:
+    """(model, texts) of a tokens-count or embeddings request, or the (status, message) refusing it."""
     inputs = request.get("input") if request is not None else None
     if isinstance(inputs, str):
         inputs = [inputs]
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-        send_error(call.conn, 422, "Invalid params: input must be a list of strings")
-        return None
+        return 422, "Invalid params: input must be a list of strings"
     model = request.get("model") if request is not None else None
     if model not in _answers.MODELS:
-        send_error(call.conn, 404, "No such model")
-        return None
+        return 404, "No such model"
     return str(model), inputs
 
 
 def tokens_count(api: API, call: Call) -> None:
-    found = _inputs(call)
-    if found is not None:
-        call.conn.send_json(200, [{"object": "tokens", "tokens": _answers.count_tokens(t), "characters": len(t)}
-                                  for t in found[1]])
+    found = _inputs(json_object(call.body))
+    if isinstance(found[0], int):
+        return send_error(call.conn, *found)
+    call.conn.send_json(200, [{"object": "tokens", "tokens": _answers.count_tokens(t), "characters": len(t)}
+                              for t in found[1]])
+
+
+def embedding_answer(request: dict[str, Any] | None) -> tuple[int, Any]:
+    """(200, the embeddings body) or (status, message): the endpoint's answer, which a batch line gets too."""
+    found = _inputs(request)
+    if isinstance(found[0], int):
+        return found
+    model, inputs = found
+    if _answers.MODELS[str(model)] != "embedder":
+        return 422, f"Model {model} is not an embedder"
+    data = [{"object": "embedding", "embedding": _answers.embed(t), "index": i,
+             "usage": {"prompt_tokens": _answers.count_tokens(t)}} for i, t in enumerate(inputs)]
+    return 200, {"object": "list", "data": data, "model": model}
 
 
 def embeddings(api: API, call: Call) -> None:
-    found = _inputs(call)
-    if found is None:
-        return
-    model, inputs = found
-    if _answers.MODELS[model] != "embedder":
-        return send_error(call.conn, 422, f"Model {model} is not an embedder")
-    data = [{"object": "embedding", "embedding": _answers.embed(t), "index": i,
-             "usage": {"prompt_tokens": _answers.count_tokens(t)}} for i, t in enumerate(inputs)]
-    call.conn.send_json(200, {"object": "list", "data": data, "model": model})
+    status, body = embedding_answer(json_object(call.body))
+    if status != 200:
+        return send_error(call.conn, status, body)
+    call.conn.send_json(200, body)
 
 
 def balance(api: API, call: Call) -> None:
@@ -71,7 +77,7 @@ def balance(api: API, call: Call) -> None:
 
 def ai_check(api: API, call: Call) -> None:
     """AI-text detection: corporate keys only; sentences naming GigaChat count as written by a model."""
-    if _scope_of(api, call.owner) != "GIGACHAT_API_CORP":
+    if scope_of(api, call.owner) != "GIGACHAT_API_CORP":
         return send_error(call.conn, 403, "Permission denied")
     request = json_object(call.body)
     text = request.get("input") if request is not None else None
@@ -83,7 +89,7 @@ def ai_check(api: API, call: Call) -> None:
     call.conn.send_json(200, _abilities.ai_check(text))
 
 
-def _scope_of(api: API, owner: str) -> str:
+def scope_of(api: API, owner: str) -> str:
     if owner == "mtls" or owner.startswith("user:"):
         return "GIGACHAT_API_CORP"
     return api.credentials.get(owner, "GIGACHAT_API_PERS")

@@ -1,0 +1,59 @@
+"""Bulk work: one prompt (or a template) over many rows, concurrently within the key's limit or through the
+Batch API, with a cache that makes a rerun send only what is not answered yet. Written once, async; the blocking
+client runs the same engine in a worker thread (see `_thread`).
+
+    _plan     rows, templates, options and cache keys, all checked before anything is sent
+    _result   MapResult and RowError, what a map returns
+    _cache    the SQLite cache of answers and of the batches being waited for
+    _engine   the concurrent run: workers, the shared rate gate, the progress
+    _batch    the Batch API run, and embeddings through it
+    _thread   the blocking client's way to run the engine
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._types import ChatResult
+from ._batch import embed_batches, run_batches
+from ._cache import MapCache, clear_map_cache
+from ._engine import Progress, Run, Send, run_rows
+from ._plan import Plan, check_batch_allowed, make_plan
+from ._result import MapResult, RowError
+from ._thread import run_blocking, threaded
+
+if TYPE_CHECKING:
+    from .._async import AsyncGigaChat
+
+__all__ = ["MapCache", "MapResult", "Plan", "Progress", "RowError", "Run", "check_batch_allowed",
+           "clear_map_cache", "embed", "execute", "make_plan", "run_blocking", "threaded"]
+
+
+async def embed(client: AsyncGigaChat, texts: Sequence[str] | str, model: str, plan: Plan) -> list[list[float]]:
+    """`embeddings(batch=True)`: the texts through embedder batches, with the plan's cache and waiting."""
+    cache = MapCache.open(plan.cache)
+    try:
+        return await embed_batches(client, texts, model, cache, plan.batch_timeout, plan.batch_poll)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+async def execute(client: AsyncGigaChat, run: Run, send: Send | None = None) -> MapResult:
+    """Run a planned map: through the Batch API on `client`, or concurrently with `send` (by default `client`'s
+    chat() with the plan's options), with the cache open meanwhile."""
+    cache = MapCache.open(run.plan.cache)
+    try:
+        if run.plan.batch:
+            return await run_batches(client, run, cache)
+        if send is None:
+            options = run.plan.options
+
+            def send(prompt: Any) -> Awaitable[ChatResult]:
+                return client.chat(prompt, **options)
+
+        return await run_rows(send, run, cache)
+    finally:
+        if cache is not None:
+            cache.close()
