@@ -128,19 +128,20 @@ def startup_problem(url: str, shown: str) -> str | None:
     from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
     try:
-        client = sync_client(parse_target(url), socket_timeout=3, socket_connect_timeout=2)
+        target = parse_target(url)
     except RedisUrlError as exc:
         return str(exc)
+    client = sync_client(target, socket_timeout=3, socket_connect_timeout=2)
     try:
         client.ping()
     except AuthenticationError:
-        return (f"Redis at {shown} refused the password (or user) in --redis: check the URL's password "
-                "(redis://:PASSWORD@HOST:PORT/DB) against its requirepass or ACL.")
-    except ResponseError as exc:  # NOAUTH: a password is required and none was given
-        if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+        if not _options(target).get("password"):
             return (f"Redis at {shown} needs a password: give it in the URL, redis://:PASSWORD@HOST:PORT/DB "
                     "(rediss:// for TLS).")
-        return None
+        return (f"Redis at {shown} refused the password (or user) in --redis: check the URL's password "
+                "(redis://:PASSWORD@HOST:PORT/DB) against its requirepass or ACL.")
+    except ResponseError:
+        return None  # answered: whatever it is, the tools report it
     except ConnectionError as exc:
         if "certificate" in str(exc).lower() or "ssl" in type(exc.__cause__ or exc).__name__.lower():
             return (f"Redis at {shown} offered a TLS certificate this server does not trust: give its CA with "
