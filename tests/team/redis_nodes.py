@@ -117,13 +117,16 @@ class SentinelSetup:
         self.master.start()
         self.replica.start()
         self.sentinel.start()
-        deadline = time.monotonic() + 20  # the Sentinel has found the replica: a fail-over has somewhere to go
+        # the replica holds the master's data (the first sync waits repl-diskless-sync-delay, 5 s) and the Sentinel
+        # has found it: a fail-over has somewhere to go, with the data
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with self.sentinel.client() as client:
-                if client.sentinel_slaves("gigachat"):
+            with self.replica.client() as replica, self.sentinel.client() as sentinel:
+                if (replica.info("replication").get("master_link_status") == "up"
+                        and sentinel.sentinel_slaves("gigachat")):
                     return self
             time.sleep(0.1)
-        raise RuntimeError("the Sentinel did not discover the replica")
+        raise RuntimeError("the replica did not sync, or the Sentinel did not discover it")
 
     def master_port(self) -> int:
         with self.sentinel.client() as client:
