@@ -2,8 +2,7 @@
 
 - `redis://[[USER]:PASSWORD@]HOST:PORT/DB` and `rediss://...` (TLS) as redis-py reads them; a private CA is
   given as `?ssl_ca_certs=/path/ca.pem` (and a client certificate as `ssl_certfile=`/`ssl_keyfile=`).
-- `redis+sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/SERVICE[/DB]` (`rediss+sentinel://` for TLS to
-  the Sentinels and the master alike): the master of SERVICE is asked of the Sentinels on every new connection,
+- `redis+sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/SERVICE[/DB]`: the master of SERVICE is asked of the Sentinels on every new connection,
   so a fail-over is followed without a restart. The password is the data nodes'; a Sentinel that has its own
   is given `?sentinel_password=...`. The query takes the same options as `redis://`.
 Redis Cluster is not supported: conversations are changed by scripts touching several keys, and changes reach
@@ -18,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 __all__ = ["RedisUrlError", "Target", "async_client", "parse_target", "startup_problem", "sync_client"]
 
-SENTINEL_SCHEMES = {"redis+sentinel": "redis", "rediss+sentinel": "rediss"}
+SENTINEL_SCHEMES = {"redis+sentinel": "redis"}  # TLS through Sentinel: not yet (untested)
 DIRECT_SCHEMES = ("redis", "rediss", "unix")
 
 
