@@ -122,6 +122,8 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None, cap: int) -
     redis_url = args.redis or os.environ.get("GIGACHAT_MCP_REDIS_URL")
     if missing := redis_missing(redis_url):
         return fail(missing, USAGE)
+    if redis_url and (problem := _redis_problem(redis_url)):
+        return fail(problem, USAGE)
     state = open_state(redis_url=redis_url, prefix=args.redis_prefix, settings=settings, max_conversations=cap,
                        requests_per_minute=args.requests_per_minute, streams_per_principal=args.streams_per_user,
                        lease=args.lease_seconds)
@@ -129,6 +131,14 @@ def _serve_team(args: argparse.Namespace, settings: Settings | None, cap: int) -
     with contextlib.suppress(KeyboardInterrupt):
         serve_http(server, state, settings, options)
     return 0
+
+
+def _redis_problem(url: str) -> str | None:
+    """A --redis URL that cannot work (malformed, a wrong password, an untrusted certificate), in one line."""
+    from ..server.state.redis_connect import startup_problem
+    from ..server.state.redis_link import safe_url
+
+    return startup_problem(url, safe_url(url))
 
 
 def _port_is_free(host: str, port: int) -> bool:

@@ -90,3 +90,89 @@ async def test_2025_clients_keep_their_replica_and_2026_clients_use_any(balancer
         assert failures == 2
     finally:
         unsticky.stop()
+
+
+# --- the systemd unit: verified by systemd-analyze, and its command line run the way systemd would run it ---
+
+UNIT = CONFIG.parent / "gigachat-mcp@.service"
+ENV_EXAMPLE = CONFIG.parent / "gigachat-mcp.env.example"
+INSTALLED = "/opt/gigachat-mcp/bin/gigachat-mcp"  # where the unit expects the virtualenv's command
+
+
+def unit_value(key: str) -> str:
+    [line] = [line for line in UNIT.read_text().splitlines() if line.startswith(f"{key}=")]
+    return line.split("=", 1)[1]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """systemd's EnvironmentFile=: VAR=value lines, # comments, surrounding quotes dropped."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip().strip('"\'')
+    return values
+
+
+def exec_start(command: str, env: dict[str, str], instance: str) -> list[str]:
+    """ExecStart= as systemd expands it: %i is the instance, ${VAR} one word, a bare $VAR split on spaces."""
+    import re
+    import shlex
+
+    words = []
+    for word in shlex.split(command.replace("%i", instance)):
+        if re.fullmatch(r"\$[A-Za-z_][A-Za-z0-9_]*", word):
+            words += env.get(word[1:], "").split()
+        else:
+            words.append(re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: env.get(m.group(1), ""), word))
+    return words
+
+
+def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    from tests.helpers import gigachat_mcp_command
+
+    [command] = gigachat_mcp_command()  # the console script, as installed in a virtualenv
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace(INSTALLED, command))
+    verified = subprocess.run([find_program("systemd-analyze", "systemd"), "verify", str(unit)],
+                              capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and not verified.stdout + verified.stderr, verified.stdout + verified.stderr
+    assert unit_value("EnvironmentFile") == "/etc/gigachat-mcp/gigachat-mcp.env"
+
+
+async def test_the_units_command_line_with_the_example_env_file_serves_a_replica(emulator, redis_server,
+                                                                                 tmp_path: Path) -> None:
+    import httpx
+
+    from tests.helpers import gigachat_mcp_command, subprocess_env
+    from tests.team.principals import as_user, write_tokens
+
+    env = read_env_file(ENV_EXAMPLE)  # the example as an operator edits it: addresses, secrets, paths
+    assert set(env) >= {"GIGACHAT_CREDENTIALS", "GIGACHAT_MCP_REDIS_URL", "GIGACHAT_MCP_AUTH_TOKENS"}
+    env.update(GIGACHAT_MCP_REDIS_URL=redis_server.url, GIGACHAT_MCP_HOST="127.0.0.1",
+               GIGACHAT_MCP_AUTH_TOKENS=str(write_tokens(tmp_path)), **emulator.env())
+    del env["GIGACHAT_SCOPE"]  # the emulator's key is a personal one
+    port = free_port()
+    argv = exec_start(unit_value("ExecStart"), env, str(port))
+    assert argv[0] == INSTALLED
+    [command] = gigachat_mcp_command()
+    base = {k: v for k, v in subprocess_env().items() if not k.startswith("GIGACHAT_")}
+    proc = subprocess.Popen([command, *argv[1:]], env={**base, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        async with httpx.AsyncClient() as http:
+            with anyio.fail_after(30):
+                while True:
+                    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await anyio.sleep(0.1)
+        async with as_user(f"http://127.0.0.1:{port}/mcp", "alice") as alice:
+            answer = await alice.call_tool("chat", {"prompt": "from the systemd unit's command line"})
+        assert not answer.is_error and answer.structured_content["status"] == "done", answer.content[0].text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

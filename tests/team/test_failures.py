@@ -85,3 +85,23 @@ async def test_redis_stopped_and_restarted_under_load(emulator: Emulator, redis_
             assert done["messages"][-1]["content"] == expected[prompt], "nothing lost or repeated"
         after = await on_b.call_tool("chat", {"prompt": "after the outage"})
         assert not after.is_error and after.structured_content["status"] == "done"
+
+
+async def test_a_replica_killed_while_fetching_the_token_holds_the_others_up_no_longer_than_a_lease(
+        emulator: Emulator, replicas) -> None:
+    """The shared token's refresh lock of a replica that died mid-refresh used to hold every other replica's
+    chats for 60 s (seen as a flaky cap test: the cap freed, then the next chat hung)."""
+    a, b = replicas(2)  # leases of 1.5 s
+    emulator.add_fault("oauth", delay=120)  # a's token request hangs: a holds the refresh lock
+    async with Client(a.url) as on_a:
+        started = await on_a.call_tool("chat", {"prompt": "first", "background": True})
+        assert not started.is_error, started.content[0].text
+    with anyio.fail_after(20):
+        while not emulator.requests_to("oauth"):
+            await anyio.sleep(0.05)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    async with Client(b.url) as on_b:
+        with anyio.fail_after(20):  # was 60 s: the dead replica's lock outlived it
+            answer = await on_b.call_tool("chat", {"prompt": "after the death"})
+    assert not answer.is_error and answer.structured_content["status"] == "done", answer.content[0].text

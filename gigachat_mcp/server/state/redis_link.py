@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .interfaces import StateUnavailable
+from .redis_connect import Target, async_client, parse_target, sync_client
 
 __all__ = ["UNREACHABLE", "RedisLink", "safe_url"]
 
@@ -25,10 +25,9 @@ T = TypeVar("T")
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password or options, for messages and logs (Sentinel URLs list several hosts)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
@@ -37,19 +36,25 @@ class RedisLink:
 
     def __init__(self, url: str, prefix: str, max_connections: int = 128) -> None:
         self.url = url
+        self.target: Target = parse_target(url)
         self.shown = safe_url(url)
         self.prefix = prefix.rstrip(":")
         self.replica = uuid.uuid4().hex[:12]
         # A connection broken by a Redis restart is replaced and the command sent again (once, at once): what
         # failed before reaching Redis is safe to repeat, and every write here is idempotent or checked.
         # A bounded pool that waits for a free connection: a burst of chats queues briefly instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=30,
-                                                        socket_timeout=3, socket_connect_timeout=2,
-                                                        health_check_interval=15, retry=Retry(NoBackoff(), 1),
-                                                        retry_on_error=[RedisConnectionError, RedisTimeoutError])
-        self.redis: Any = aioredis.Redis(connection_pool=pool)
+        # Through Sentinel, each new connection asks for the master: after a fail-over the broken connections
+        # are replaced by ones to the new master, with no restart.
+        self.redis: Any = async_client(self.target, max_connections=max_connections, timeout=30, socket_timeout=3,
+                                       socket_connect_timeout=2, health_check_interval=15,
+                                       retry=Retry(NoBackoff(), 1),
+                                       retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self.round_trips = 0  # counted for the benchmark: one per command or pipeline sent
         self._warned_at = 0.0
+
+    def blocking_client(self) -> Any:
+        """A blocking client to the same Redis (or the same Sentinel-managed master), for worker threads."""
+        return sync_client(self.target, socket_timeout=3, socket_connect_timeout=2)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))

@@ -52,7 +52,7 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
     if settings is not None and settings.key_material:
         from .redis_tokens import redis_token_caches
 
-        shared_tokens = redis_token_caches(url, link.prefix, settings.key_material)
+        shared_tokens = redis_token_caches(link.blocking_client(), link.shown, link.prefix, settings.key_material, lease)
 
     async def announce(conversation: Any, event: Any) -> None:
         """Save the change and publish it in one round trip; local listeners hear at once."""

@@ -1,7 +1,8 @@
 """The GigaChat access token shared by every replica: one OAuth call per token life for the whole fleet.
 
 It plugs into the core's TokenSource (same load/save/discard/locked as the file cache); refreshes are
-single-flight across replicas through a Redis lock. The token is stored encrypted (Fernet) with a key derived
+single-flight across replicas through a Redis lock that lives no longer than a replica's lease: a replica killed
+mid-refresh must not hold the others' tokens up for longer than it holds their stream slots. The token is stored encrypted (Fernet) with a key derived
 from the GigaChat credentials, which never leave the replicas: someone who can read Redis but has no
 credentials cannot use it, and nothing else is ever written. It expires in Redis when it expires upstream.
 """
@@ -16,11 +17,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from cryptography.fernet import Fernet, InvalidToken
 
 from ... import Token
-from .redis_link import UNREACHABLE, safe_url
+from .redis_link import UNREACHABLE
 
 __all__ = ["RedisTokenCache", "redis_token_caches"]
 
@@ -28,8 +28,9 @@ log = logging.getLogger("gigachat_mcp")
 
 
 class RedisTokenCache:
-    def __init__(self, client: Any, key: str, fernet: Fernet, prefix: str, shown: str) -> None:
+    def __init__(self, client: Any, key: str, fernet: Fernet, prefix: str, shown: str, hold: float = 15.0) -> None:
         self._redis = client
+        self._hold = hold
         self._name = f"{prefix}:token:{key}"
         self._fernet = fernet
         self.path = f"{shown} {self._name}"  # for the core's log line
@@ -66,8 +67,9 @@ class RedisTokenCache:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """One replica refreshes at a time; the lock expires if its holder dies."""
-        lock = self._redis.lock(self._name + ":lock", timeout=60, blocking_timeout=60)
+        """One replica refreshes at a time. The lock expires after one lease, so a holder that died mid-refresh
+        delays the others by at most that; a refresh slower than that only means a second OAuth call."""
+        lock = self._redis.lock(self._name + ":lock", timeout=self._hold, blocking_timeout=self._hold)
         try:
             acquired = lock.acquire()
         except UNREACHABLE:
@@ -80,10 +82,9 @@ class RedisTokenCache:
                     lock.release()
 
 
-def redis_token_caches(url: str, prefix: str, secrets: tuple[str, ...]) -> Any:
-    """A credentials key -> its RedisTokenCache: what the GigaChat client takes as `shared_tokens=`."""
-    client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2)
+def redis_token_caches(client: Any, shown: str, prefix: str, secrets: tuple[str, ...], hold: float) -> Any:
+    """A credentials key -> its RedisTokenCache: what the GigaChat client takes as `shared_tokens=`. `client` is
+    a blocking Redis client (the token source runs in a worker thread), made like the shared link's."""
     secret = hashlib.sha256(b"gigachat-mcp token encryption\0" + "\0".join(secrets).encode()).digest()
     fernet = Fernet(base64.urlsafe_b64encode(secret))
-    shown = safe_url(url)
-    return lambda key: RedisTokenCache(client, key, fernet, prefix, shown)
+    return lambda key: RedisTokenCache(client, key, fernet, prefix, shown, hold)
