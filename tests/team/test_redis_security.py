@@ -96,3 +96,15 @@ async def test_readyz_is_503_without_host_or_secret_while_redis_is_down_then_200
         replica.stop()
         node.stop()
     assert SECRET not in replica.output()
+
+
+def test_sentinel_urls_are_read_and_unsupported_forms_refused_in_a_sentence() -> None:
+    """The Sentinel URL names the Sentinels, the service and the DB; what is not supported yet says so."""
+    from gigachat_mcp.server.state.redis_connect import RedisUrlError, parse_target
+
+    target = parse_target("redis+sentinel://:pw@10.0.0.5:26379,10.0.0.6:26380/mymaster/2")
+    assert target.sentinels == [("10.0.0.5", 26379), ("10.0.0.6", 26380)] and target.service == "mymaster"
+    with pytest.raises(RedisUrlError, match="Sentinels with a password of their own are not supported yet"):
+        parse_target("redis+sentinel://:pw@10.0.0.5:26379/mymaster/0?sentinel_password=x")
+    with pytest.raises(RedisUrlError, match="names the Sentinels and the service"):
+        parse_target("redis+sentinel://10.0.0.5:26379")

@@ -3,8 +3,8 @@
 - `redis://[[USER]:PASSWORD@]HOST:PORT/DB` and `rediss://...` (TLS) as redis-py reads them; a private CA is
   given as `?ssl_ca_certs=/path/ca.pem` (and a client certificate as `ssl_certfile=`/`ssl_keyfile=`).
 - `redis+sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/SERVICE[/DB]`: the master of SERVICE is asked of the Sentinels on every new connection,
-  so a fail-over is followed without a restart. The password is the data nodes'; a Sentinel that has its own
-  is given `?sentinel_password=...`. The query takes the same options as `redis://`.
+  so a fail-over is followed without a restart. The password is the data nodes'; Sentinels with a password of
+  their own are not supported yet (refused with a clear error). The query takes the same options as `redis://`.
 Redis Cluster is not supported: conversations are changed by scripts touching several keys, and changes reach
 other replicas through pub/sub, which Cluster spreads over slots and nodes.
 """
@@ -54,14 +54,16 @@ def parse_target(url: str) -> Target:
                             "[:PASSWORD@]HOST:PORT[,HOST:PORT]/SERVICE[/DB], e.g. "
                             "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster/0")
     options = dict(parse_qsl(query))
-    sentinel_password = options.pop("sentinel_password", None)
+    if "sentinel_password" in options:
+        raise RedisUrlError("Sentinels with a password of their own are not supported yet: run the Sentinels "
+                            "without requirepass (keep them on a private network); the data nodes' password goes "
+                            "in the URL as redis+sentinel://:PASSWORD@HOST:PORT/SERVICE/DB.")
     db = parts[1] if len(parts) == 2 else "0"
     data = SENTINEL_SCHEMES[scheme]
     data_url = f"{data}://{userinfo + '@' if userinfo else ''}sentinel-managed/{db}"
     if options:
         data_url += "?" + urlencode(options)
-    sentinel_options: dict[str, Any] = {"password": sentinel_password} if sentinel_password else {}
-    return Target(data_url, sentinels, parts[0], sentinel_options)
+    return Target(data_url, sentinels, parts[0], {})
 
 
 def _host_port(item: str) -> tuple[str, int]:
