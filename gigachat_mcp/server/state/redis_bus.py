@@ -3,6 +3,10 @@
 Local listeners are told at once (no round trip); the event also goes to one Redis channel, and each replica's
 reader task tells its own listeners (2026 `subscriptions/listen` streams) and its 2025-era `resources/subscribe`
 sessions (`on_remote`) about events that came from other replicas. The reader reconnects by itself.
+
+Stops travel on the same channel: a replica asked to stop an answer it is not streaming publishes the conversation
+id and the asking principal (`request_stop`), and the replica streaming it stops its turn when that principal owns
+the conversation (`relay_stops`), so Stop works behind a load balancer without sticky sessions.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .subscriptions import OwnedUpdate
 __all__ = ["RedisSubscriptionBus"]
 
 log = logging.getLogger("gigachat_mcp.server")
+StopHere = Callable[[str, str | None], bool]  # (conversation id, asking principal) -> stopped here
 _KINDS: dict[str, Any] = {"tools": ToolsListChanged, "prompts": PromptsListChanged,
                           "resources": ResourcesListChanged}
 
@@ -38,6 +43,7 @@ class RedisSubscriptionBus:
         self.channel = link.key("events")
         self._listeners: dict[object, Callable[[ServerEvent], None]] = {}
         self._remote: list[RemoteListener] = []
+        self._stop: StopHere | None = None
         self.connected = anyio.Event()  # set once the reader listens (tests and /readyz wait on it)
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
@@ -51,6 +57,23 @@ class RedisSubscriptionBus:
 
     def on_remote(self, listener: RemoteListener) -> None:
         self._remote.append(listener)
+
+    def relay_stops(self, stop_here: StopHere) -> None:
+        """Who stops this replica's turns when another replica relays a stop: `stop_here(conversation_id,
+        principal)` stops the turn only when that principal owns it, and says whether it did."""
+        self._stop = stop_here
+
+    async def request_stop(self, conversation_id: str, owner: str | None) -> bool:
+        """Ask the replica streaming the conversation to stop it, for `owner` (who was checked to own it here).
+        False when Redis cannot be reached (the answer goes on)."""
+        payload = {"o": self.link.replica, "s": conversation_id, "w": owner}
+        try:
+            self.link.round_trips += 1
+            await self.link.redis.publish(self.channel, json.dumps(payload))
+        except UNREACHABLE as exc:
+            self.link.warn("relaying a stop", exc)
+            return False
+        return True
 
     async def publish(self, event: ServerEvent) -> None:
         self.tell_local(event)
@@ -111,7 +134,10 @@ class RedisSubscriptionBus:
             return
         if payload.get("o") == self.link.replica:
             return
-        if "u" in payload:
+        if "s" in payload:
+            if self._stop is not None:
+                self._stop(str(payload["s"]), payload.get("w"))
+        elif "u" in payload:
             uri = str(payload["u"])
             self.tell_local(OwnedUpdate(uri=uri, owner=payload["w"]) if "w" in payload else ResourceUpdated(uri=uri))
             for listener in self._remote:

@@ -273,5 +273,8 @@ def _loaded(conversation_id: str, fields: dict[bytes, bytes], text: bytes | None
         updated_at=float(field("updated_at") or 0))
     if text:
         conversation.append(text.decode(errors="replace"))
+    elif conversation.status in ("done", "cancelled") and conversation.messages \
+            and conversation.messages[-1]["role"] == "assistant":  # the last answer, as a live object has it
+        conversation.append(conversation.messages[-1]["content"])
     conversation.store_version = int(field("version") or 0)
     return conversation
