@@ -125,7 +125,8 @@ def start_server(env: dict[str, str], *args: str, profile: str | None = None) ->
     command = [str(Path(sys.executable).parent / "gigachat-mcp"), "serve", "--transport", "streamable-http",
                "--port", str(port), *args]
     if profile:
-        command = ["py-spy", "record", "-o", profile, "-f", "speedscope", "--", *command]
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-o", profile, "-f", "raw", "-r", "200",
+                   "--", *command]
     proc = subprocess.Popen(command, env={**os.environ, **env, "GIGACHAT_TOKEN_CACHE": "memory",
                                           "GIGACHAT_MAX_CONNECTIONS": "2000"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
