@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..http.telemetry import metrics
 from .redis_link import UNREACHABLE
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ class Announcer:
                     if step is not None:
                         written.append(step)
                 self.bus.queue_many(pipe, [event for _conversation, event in batch.items.values()])
-                await pipe.execute()
+                with metrics().redis_round_trip("group_commit"):
+                    await pipe.execute()
         except UNREACHABLE as exc:  # nothing is counted as written: the next save sends the same bytes again
             link.warn("saving answers", exc)
             return

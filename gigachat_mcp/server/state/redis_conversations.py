@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conversations import Conversation
+from ..http.telemetry import metrics
 from .interfaces import ConversationBusy, ConversationCapReached
 from .redis_files import hashed
 from .redis_link import UNREACHABLE, RedisLink
@@ -223,7 +224,8 @@ class RedisConversations:
                     return False
                 if also is not None:
                     also(pipe)
-                await pipe.execute()
+                with metrics().redis_round_trip("save"):
+                    await pipe.execute()
         except UNREACHABLE as exc:
             self.link.warn("saving an answer", exc)
             if finished:
