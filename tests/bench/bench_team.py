@@ -326,8 +326,48 @@ def in_process(env: dict[str, str], args: argparse.Namespace, redis: RedisServer
                   f"{r['failures']:>6.0f}")
 
 
-def stop_figures(redis_url: str) -> None:
-    """Part 3 (filled in below)."""
+def stop_figures(redis_url: str, trials: int = 5) -> None:
+    """Part 3: Stop pressed on replica B for an answer replica A streams: seconds from the stop_answer call to
+    the emulator seeing the upstream stream closed (goal <= 1 s)."""
+    from mcp.client.extension import advertise
+    from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+
+    from gigachat_mcp.emulator import Emulator
+    from tests.team.servers import Replica
+
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+
+    async def trial(emulator: Emulator, a: Replica, b: Replica) -> float:
+        async with Client(a.url) as on_a, Client(b.url, extensions=[apps]) as on_b:
+            started = await on_a.call_tool("chat", {"prompt": "stop me [emulator words=3000 delay=0.02]",
+                                                    "background": True})
+            cid = started.structured_content["conversation_id"]
+            while len(emulator.streams) == 0 or emulator.streams[-1].sent_chunks < 20:
+                await anyio.sleep(0.01)
+            record = emulator.streams[-1]
+            closed: list[float] = []
+
+            async def watch() -> None:
+                while record.outcome == "streaming":
+                    await anyio.sleep(0.002)
+                closed.append(time.monotonic())
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch)
+                pressed = time.monotonic()
+                await on_b.call_tool("stop_answer", {"conversation_id": cid})
+            return closed[0] - pressed
+
+    with Emulator(tls=False) as emulator:
+        replicas = [Replica(emulator, "--redis", redis_url).wait_ready() for _ in range(2)]
+        try:
+            times = [anyio.run(trial, emulator, *replicas) for _ in range(trials)]
+        finally:
+            for replica in replicas:
+                replica.stop()
+    print(f"\nStop on replica B, answer streamed by replica A: upstream closed after "
+          f"p50 {percentile(times, 0.5) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {trials} stops "
+          "(goal <= 1000 ms)")
 
 
 if __name__ == "__main__":
