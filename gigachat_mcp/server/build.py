@@ -89,8 +89,10 @@ def build_server(
         lambda why: sum(current.runner.stop_all(why) for current in parts.running if current.runner))
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
-                    owner_of=current_owner, offer=apps_offer())
-    bus.subscribe(view.on_event)
+                    owner_of=current_owner, offer=apps_offer(),
+                    relay_stop=getattr(state.bus, "request_stop", None))
+    _stops_from_elsewhere(state, parts)
+    state.bus.subscribe(view.on_event)  # every principal's changes: each poll reads only what its caller may
     server = CheckedServer(
         "gigachat",
         title="GigaChat",
@@ -115,6 +117,21 @@ def build_server(
     register_completions(server, parts, register_prompts(server))
     parts.updates.register(server)
     return server
+
+
+def _stops_from_elsewhere(state: SharedState, parts: Parts) -> None:
+    """A bus shared by replicas (Redis) relays Stop: this replica stops its turn for a conversation when the
+    principal asking owns it (checked where it was asked, and again here)."""
+    relay = getattr(state.bus, "relay_stops", None)
+    if relay is None:
+        return
+
+    def stop_here(conversation_id: str, owner: str | None) -> bool:
+        if (parts.store.owner(conversation_id) or None) != (owner or None):
+            return False
+        return any(current.runner.stop(conversation_id) for current in parts.running if current.runner)
+
+    relay(stop_here)
 
 
 def _lifespan(parts: Parts, make: Callable[[], Live]

@@ -69,6 +69,32 @@ class _Notifier:
         await self.publish(conversation)
 
 
+class _Queued:
+    """A turn waiting for one of the key's upstream streams: the caller is told, the queue-depth metric counts it
+    until it gets one (or gives up)."""
+
+    def __init__(self, meter: Any, notifier: _Notifier) -> None:
+        self.meter = meter
+        self.notifier = notifier
+        self.waiting = False
+
+    def wait(self) -> None:
+        self.waiting = True
+        self.meter.queue(1)
+        self.notifier.poke()
+
+    def over(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.meter.queue(-1)
+
+    def __enter__(self) -> _Queued:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.over()
+
+
 class TurnRunner:
     """Runs turns against one AsyncGigaChat, at most `max_streams` upstream streams at a time."""
 
@@ -108,10 +134,15 @@ class TurnRunner:
                   progress: Progress | None, publish: Publish) -> Conversation:
         """Stream one answer into `conversation`; raise GigaChatError or cancellation after recording it.
         A turn ended by `stop()` returns normally with the conversation `cancelled`."""
-        from .http.telemetry import chat_span
+        from .http.telemetry import chat_span, metrics
 
-        with chat_span(options.get("model")) as span:
-            return await self._run(conversation, messages, options, progress, publish, span)
+        meter = metrics()
+        meter.answer_started()
+        try:
+            with chat_span(options.get("model")) as span:
+                return await self._run(conversation, messages, options, progress, publish, span)
+        finally:
+            meter.answer_ended()
 
     async def _run(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                    progress: Progress | None, publish: Publish, span: Any) -> Conversation:
@@ -148,6 +179,7 @@ class TurnRunner:
                 conversation.finish("cancelled")
             elif isinstance(failure, GigaChatError):
                 conversation.finish("error", error=str(failure))
+                span.failed(failure)
             else:
                 log.error("unexpected failure while streaming", exc_info=failure)
                 conversation.finish("error", error=f"Unexpected {type(failure).__name__}; see the server log.")
@@ -170,22 +202,32 @@ class TurnRunner:
 
     async def _stream(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
                       notifier: _Notifier, span: Any) -> ChatChunk | None:
-        async with self.limiter.slot(notifier.poke):  # poke: tell the caller it is queued behind another stream
-            conversation.status = "streaming"
-            notifier.poke()
-            final = None
-            async with contextlib.aclosing(self.client.stream(messages, **options)) as chunks:
-                async for chunk in chunks:
-                    if chunk.reasoning:
-                        conversation.think(chunk.reasoning)
-                        notifier.poke()
-                    if chunk.text:
-                        conversation.append(chunk.text)
-                        notifier.poke()
-                        span.first_chunk()
-                    if chunk.finish_reason is not None:
-                        final = chunk
-            return final
+        from .http.telemetry import metrics
+
+        queued = _Queued(metrics(), notifier)
+        with queued:
+            async with self.limiter.slot(queued.wait):  # tell the caller it is queued behind another stream
+                queued.over()
+                return await self._chunks(conversation, messages, options, notifier, span)
+
+    async def _chunks(self, conversation: Conversation, messages: list[dict[str, Any]], options: dict[str, Any],
+                      notifier: _Notifier, span: Any) -> ChatChunk | None:
+        """Stream the answer into the conversation, holding an upstream stream."""
+        conversation.status = "streaming"
+        notifier.poke()
+        final = None
+        async with contextlib.aclosing(self.client.stream(messages, **options)) as chunks:
+            async for chunk in chunks:
+                if chunk.reasoning:
+                    conversation.think(chunk.reasoning)
+                    notifier.poke()
+                if chunk.text:
+                    conversation.append(chunk.text)
+                    notifier.poke()
+                    span.first_chunk()
+                if chunk.finish_reason is not None:
+                    final = chunk
+        return final
 
 
 def _files(final: ChatChunk | None) -> list[dict[str, str]]:

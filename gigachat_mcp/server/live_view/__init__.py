@@ -101,13 +101,17 @@ class LiveView:
     `find(conversation_id, ctx)` is the lookup the other tools use (it raises ToolError for an id the caller may
     not read), so whatever rules decide who reads a conversation decide who reads its live answer too.
     `runner_of(ctx)` is the server's turn runner, or None before the first chat; `owner_of()` the principal of
-    the request (None without auth), whose recent conversations a search by prompt reads."""
+    the request (None without auth), whose recent conversations a search by prompt reads. `relay_stop(id, owner)`
+    asks the replica streaming a conversation to stop it (the shared bus; None in memory, where no other replica
+    streams), so Stop works whichever replica the host's call lands on."""
 
     def __init__(self, store: Conversations, find: Callable[[str, Ctx], Awaitable[Conversation]],
                  runner_of: Callable[[Ctx], TurnRunner | None], uri_of: Callable[[Conversation], str],
-                 owner_of: Callable[[], str | None] = lambda: None, offer: str = "auto") -> None:
+                 owner_of: Callable[[], str | None] = lambda: None, offer: str = "auto",
+                 relay_stop: Callable[[str, str | None], Awaitable[bool]] | None = None) -> None:
         self.store = store
         self.offer = offer  # auto, always or never (apps_offer)
+        self.relay_stop = relay_stop
         self.owner_of = owner_of
         self.find = find
         self.runner_of = runner_of
@@ -213,16 +217,25 @@ class LiveView:
             ctx: Ctx,
         ) -> StopOutcome:
             """For the live view's Stop button: end the answer being written (the text so far is kept)."""
-            conversation = await view.find(conversation_id, ctx)
-            runner = view.runner_of(ctx)
-            stopped = runner is not None and runner.stop(conversation.id)
-            if stopped:
-                with anyio.move_on_after(5):
-                    while conversation.busy:
-                        await view.changes.wait(view.uri_of(conversation), 0.5)
-                        conversation = await view.find(conversation_id, ctx)
-            elif conversation.busy:
-                raise ToolError("This answer is being written by another server process; stop it there, or wait "
-                                "for it to finish.")
-            return StopOutcome(conversation_id=conversation.id, stopped=stopped, status=conversation.status,
-                               length=conversation.answer_length)
+            conversation = await view.find(conversation_id, ctx)  # another principal's id reads as unknown
+            return await view.stop(ctx, conversation)
+
+    async def stop(self, ctx: Ctx, conversation: Conversation) -> StopOutcome:
+        """Stop the turn here, or relay the stop to the replica streaming it; then wait (5 s at most) for the
+        conversation to say it ended, so the page shows what was kept."""
+        runner = self.runner_of(ctx)
+        here = runner is not None and runner.stop(conversation.id)
+        relayed = False
+        if not here and conversation.busy:
+            if self.relay_stop is None or not await self.relay_stop(conversation.id, self.owner_of()):
+                raise ToolError("This answer is being written by another server process that cannot be reached "
+                                "now; retry Stop in a few seconds, or wait for it to finish.")
+            relayed = True
+        if here or relayed:
+            with anyio.move_on_after(5):
+                while conversation.busy:
+                    await self.changes.wait(self.uri_of(conversation), 0.25)
+                    conversation = await self.find(conversation.id, ctx)
+        stopped = here or (relayed and conversation.status == "cancelled")
+        return StopOutcome(conversation_id=conversation.id, stopped=stopped, status=conversation.status,
+                           length=conversation.answer_length)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conversations import Conversation
+from ..http.telemetry import metrics
 from .interfaces import ConversationBusy, ConversationCapReached
 from .redis_files import hashed
 from .redis_link import UNREACHABLE, RedisLink
@@ -177,25 +178,38 @@ class RedisConversations:
         self.writing[conversation.id] = _Writing(conversation, owner, status="queued")
         return messages
 
+    def queue_progress(self, pipe: Any, conversation: Conversation) -> tuple[_Writing, int, int, str] | None:
+        """Add an answer in flight's new bytes (and its status when it changed) to a pipeline about to be sent;
+        returns what to count as written once it was (None: nothing to write)."""
+        mine = self.writing.get(conversation.id)
+        if mine is None:
+            return None
+        delta = _text_since(conversation, mine.chars)
+        raw = delta.encode()
+        if raw:
+            _, t, _ = self._keys(conversation.id)
+            pipe.setrange(t, mine.bytes, raw)
+            if mine.bytes == 0:
+                pipe.pexpire(t, self.ttl_ms)
+        if conversation.status != mine.status and conversation.busy:
+            pipe.hset(self._keys(conversation.id)[0], "status", conversation.status)
+        elif not raw:
+            return None
+        return mine, len(delta), len(raw), conversation.status
+
     async def save(self, conversation: Conversation, also: Callable[[Any], None] | None = None) -> bool:
         """Write what changed; `also` adds commands (the change's PUBLISH) to the same round trip. True when
-        that round trip was sent."""
+        that round trip was sent. Mid-stream a save is one SETRANGE of the new bytes (plus the status when it
+        changes); the TTLs, set when the turn began, are refreshed when it ends."""
         mine = self.writing.get(conversation.id)
         if mine is None:
             return False
         h, t, a = self._keys(conversation.id)
-        delta = _text_since(conversation, mine.chars)
-        raw = delta.encode()
         finished = not conversation.busy
         try:
             self.link.round_trips += 1
-            # Mid-stream a save is one SETRANGE of the new bytes (plus the status when it changes); the TTLs,
-            # set when the turn began, are refreshed when it ends.
             async with self.link.redis.pipeline(transaction=finished) as pipe:
-                if raw:
-                    pipe.setrange(t, mine.bytes, raw)
-                    if mine.bytes == 0:
-                        pipe.pexpire(t, self.ttl_ms)
+                step = self.queue_progress(pipe, conversation)
                 if finished:
                     pipe.hset(h, mapping={
                         "status": conversation.status, "updated_at": repr(conversation.updated_at),
@@ -205,21 +219,21 @@ class RedisConversations:
                     pipe.hincrby(h, "version", 1)
                     pipe.delete(t, a)
                     pipe.pexpire(h, self.ttl_ms)
-                elif conversation.status != mine.status:
-                    pipe.hset(h, "status", conversation.status)
                 if len(pipe) == 0:
                     self.link.round_trips -= 1
                     return False
                 if also is not None:
                     also(pipe)
-                await pipe.execute()
+                with metrics().redis_round_trip("save"):
+                    await pipe.execute()
         except UNREACHABLE as exc:
             self.link.warn("saving an answer", exc)
             if finished:
                 self.unsaved.add(conversation.id)
             return True  # the change is announced when the save gets through
-        mine.chars += len(delta)
-        mine.bytes += len(raw)
+        if step is not None:
+            mine.chars += step[1]
+            mine.bytes += step[2]
         mine.status = conversation.status
         if finished:
             self.writing.pop(conversation.id, None)
@@ -273,5 +287,8 @@ def _loaded(conversation_id: str, fields: dict[bytes, bytes], text: bytes | None
         updated_at=float(field("updated_at") or 0))
     if text:
         conversation.append(text.decode(errors="replace"))
+    elif conversation.status in ("done", "cancelled") and conversation.messages \
+            and conversation.messages[-1]["role"] == "assistant":  # the last answer, as a live object has it
+        conversation.append(conversation.messages[-1]["content"])
     conversation.store_version = int(field("version") or 0)
     return conversation

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .interfaces import SharedState
+from .redis_announce import Announcer
 from .redis_bus import RedisSubscriptionBus
 from .redis_conversations import RedisConversations
 from .redis_files import RedisFileOwners
@@ -54,13 +55,8 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
 
         shared_tokens = redis_token_caches(link.blocking_client(), link.shown, link.prefix, settings.key_material, lease)
 
-    async def announce(conversation: Any, event: Any) -> None:
-        """Save the change and publish it in one round trip; local listeners hear at once."""
-        bus.tell_local(event)
-        if not await conversations.save(conversation, also=lambda pipe: bus.queue(pipe, event)):
-            await bus.publish_remote(event)
-
-    state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis", announce=announce,
+    state = SharedState(conversations=conversations, bus=bus, limiter=limiter, backend="redis",
+                        announce=Announcer(conversations, bus),  # save + publish, group-committed
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
                         starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping,
