@@ -3,7 +3,9 @@ deploy/redis/ (a master, a replica, a Sentinel) with its addresses, password and
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -54,6 +56,7 @@ class RedisNode:
                            **tls)
 
     def start(self) -> RedisNode:
+        os.makedirs(self.dir, exist_ok=True)  # stop() removed it: a restart begins with an empty data dir
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -74,10 +77,12 @@ class RedisNode:
             self.proc = None
 
     def stop(self) -> None:
+        """Stop the server (if it runs) and remove its data dir, so a test run leaves nothing behind."""
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def deploy_config(name: str, directory: Path, replace: dict[str, str]) -> Path:
