@@ -201,3 +201,18 @@ def test_usage_errors_exit_2_before_anything_is_sent(emulator: Emulator, tmp_pat
     proc = run("map", *argv, env=env_for(emulator))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert emulator.requests_to("chat") == []
+
+
+def test_ctrl_c_exits_130_writing_nothing_and_saying_how_to_resume(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "rows.txt"
+    source.write_text("".join(f"row {i}\n" for i in range(20)))
+    out = tmp_path / "out.csv"
+    emulator.latency = 0.1
+    proc = subprocess.Popen([*CLI, "map", "{}", str(source), "-o", str(out), "--concurrency", "2"],
+                            env=env_for(emulator), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert emulator.wait_until(lambda: len(emulator.requests_to("chat")) >= 4, 30)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and not out.exists()
+    assert "interrupted: " in err and " of 20 rows were answered and are kept in the map cache" in err
+    assert "Traceback" not in err

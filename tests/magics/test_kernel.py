@@ -346,16 +346,21 @@ def test_map_interrupted_keeps_the_answers_and_the_rerun_sends_only_the_rest(ker
     map_id = client.execute(cell)
     assert emulator.wait_until(lambda: len(emulator.requests_to("chat")) >= 8, 30)
     manager.interrupt_kernel()
-    errors = []
+    errors, bar = [], []
     while True:
         msg = client.get_iopub_msg(timeout=30)
         if msg["parent_header"].get("msg_id") != map_id:
             continue
         if msg["msg_type"] == "error":
             errors.append(msg["content"])
+        if msg["msg_type"] in ("display_data", "update_display_data"):
+            bar.append((msg["msg_type"], msg["content"]["data"]))
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
     assert [e["ename"] for e in errors] == ["MapInterrupted"]
+    assert bar[0][0] == "display_data" and {kind for kind, _ in bar[1:]} == {"update_display_data"}  # one, in place
+    assert "<progress" in bar[-1][1]["text/html"] and "/40 rows" in bar[-1][1]["text/plain"]
+    assert "rows/s" in bar[-1][1]["text/plain"] and bar[-1][1]["text/plain"].endswith("· interrupted")
     assert emulator.wait_until(lambda: emulator.api.in_flight == 0, 10)
     sent_before = len(emulator.requests_to("chat"))
     unanswered = kernel_value(client, "[i for i, x in enumerate(out) if x is None]")
