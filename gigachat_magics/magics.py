@@ -26,6 +26,7 @@ from ._attach import AnswerText, attachments_from
 from ._display import make_display
 from ._explain import ErrorWatch, explain_prompt
 from ._history import Exchange, History
+from ._map import run_map, wants_map
 from ._options import cell_options
 
 __all__ = ["GigaChatMagics"]
@@ -89,6 +90,11 @@ class GigaChatMagics(Magics):
     @argument("--schema", metavar="SCHEMA", help="a variable holding a JSON Schema dict or a pydantic model class, "
                                                  "or a JSON file: the answer must fit it (implies -f json)")
     @argument("-T", "--template", action="store_true", help="fill {name} in the prompt from your variables")
+    @argument("--map", metavar="VAR", help="send the cell once per row of VAR (a list, a pandas Series or DataFrame): "
+                                          "{} is the row's value, {column} a DataFrame column")
+    @argument("--batch", action="store_true", help="with --map: through the Batch API (pay-as-you-go keys)")
+    @argument("--concurrency", type=int, metavar="N", help="with --map: requests at once (default: the key's limit)")
+    @argument("--no-cache", action="store_true", help="with --map: neither read nor keep answers in the map cache")
     @argument("-a", "--attach", action="append", metavar="ATTACHMENT",
               help="a file path, or a variable holding bytes, a PIL image or a matplotlib figure (sent as PNG) "
                    "or a pandas DataFrame (sent as CSV); repeatable")
@@ -102,6 +108,8 @@ class GigaChatMagics(Magics):
             raise UsageError("The cell is empty: write your question below %%gigachat.")
         if args.output is not None and (not args.output.isidentifier() or keyword.iskeyword(args.output)):
             raise UsageError(f"-o needs a Python variable name, not {args.output!r}.")
+        if wants_map(args):
+            return run_map(self, args, prompt)
         if args.template or self.template:
             prompt = _fill(prompt, self.shell.user_ns)  # raises UsageError naming what is not defined
         system = args.system

@@ -21,6 +21,7 @@ first steps:
   gigachat-mcp doctor                check credentials, scope, certificates and connectivity, with fixes
   gigachat-mcp config claude-desktop print the snippet that adds this server to an MCP host
   gigachat-mcp ask "Привет!"         one answer, streamed to the terminal
+  gigachat-mcp map 'Tone of: {text}' reviews.csv -o tones.csv   one prompt over every row of a file
 
 Configure with GIGACHAT_CREDENTIALS (your authorization key) and, for business keys, GIGACHAT_SCOPE.
 """
@@ -53,6 +54,9 @@ def build_parser() -> _Parser:
 
     _add_serve(commands)
     _add_ask(commands)
+    from .commands.map import add_parser as add_map
+
+    add_map(commands)
 
     models = commands.add_parser("models", help="list the models your key can use",
                                  description="List the models GigaChat offers your key; the default is marked.",
@@ -158,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.serve import run
     elif command == "ask":
         from .commands.ask import run
+    elif command == "map":
+        from .commands.map import run
     elif command == "models":
         from .commands.models import run
     elif command == "emulator":

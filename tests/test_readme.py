@@ -85,27 +85,31 @@ def test_python_snippets_print_what_the_readme_says(index: int, emulator: Emulat
     assert documented(snippet)  # each of these snippets says what it prints
 
 
-def test_command_line_snippets_print_what_the_readme_says() -> None:
-    [snippet] = [s for lang, s in blocks() if lang == "bash" and "# -> " in s]
-    commands = [line for line in snippet.splitlines() if line.strip() and not line.startswith("#")]
-    assert commands and all("--emulator" in line for line in commands)  # offline, as the README promises
-    output = ""
-    for line in commands:
-        words = shlex.split(line)
-        assert words[0] == "gigachat-mcp"
-        done = subprocess.run([*gigachat_mcp_command(), *words[1:]], capture_output=True, text=True,
-                              env=subprocess_env(), timeout=60)
-        assert done.returncode == 0, done.stderr
-        output += done.stdout
-    assert_documented_output(snippet, output)
+def test_command_line_snippets_print_what_the_readme_says(tmp_path: Path) -> None:
+    snippets = [s for lang, s in blocks() if lang == "bash" and "# -> " in s]
+    assert len(snippets) == 2
+    (tmp_path / "reviews.csv").write_text("id,text\n1,Отличный чай\n2,Пришёл разбитым\n", encoding="utf-8")  # map's
+    for snippet in snippets:
+        commands = [line for line in snippet.splitlines() if line.strip() and not line.startswith("#")]
+        assert commands and all("--emulator" in line for line in commands)  # offline, as the README promises
+        output = ""
+        for line in commands:
+            words = shlex.split(line)
+            assert words[0] == "gigachat-mcp"
+            done = subprocess.run([*gigachat_mcp_command(), *words[1:]], capture_output=True, text=True,
+                                  env=subprocess_env(), timeout=60, cwd=tmp_path)
+            assert done.returncode == 0, done.stderr
+            output += done.stdout
+        assert_documented_output(snippet, output)
 
 
 def test_notebook_snippets_run_in_ipython(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in subprocess_env(emulator).items():
         monkeypatch.setenv(name, value)
     cells = [s for lang, s in blocks() if s.lstrip().startswith("%")]
-    assert [c.split()[0] for c in cells] == ["%load_ext", "%%gigachat", "%%gigachat"]
+    assert [c.split()[0] for c in cells] == ["%load_ext", "%%gigachat", "%%gigachat", "%%gigachat"]
     ip = InteractiveShell.instance()
+    ip.user_ns["reviews"] = ["Отличный чай", "Пришёл разбитым"]  # the variable the --map cell's prose defines
     try:
         with capture_output() as printed:
             for cell in cells:
@@ -113,7 +117,12 @@ def test_notebook_snippets_run_in_ipython(emulator: Emulator, monkeypatch: pytes
                 assert result.success, result.error_in_exec
         assert 'heard: "Что такое озеро Байкал?"' in printed.stdout
         assert 'System prompt: "Отвечай кратко"' in printed.stdout
+        assert "2 rows: 2 answered, 0 failed" in printed.stdout and "stored in tones (a list)" in printed.stdout
+        assert [answer.split('heard: "')[1].split('"')[0] for answer in ip.user_ns["tones"]] == [
+            "Тональность отзыва: Отличный чай", "Тональность отзыва: Пришёл разбитым"]
         assert 'Thinking (high effort) about "Докажи, что корень из двух иррационален."' in printed.stdout
         assert re.search(r"\n\[GigaChat-2:[\d.]+ · \d+\.\d s · \d+ → \d+ tokens\]", printed.stdout)  # the status
     finally:
         ip.extension_manager.unload_extension("gigachat_magics")
+        for name in ("reviews", "tones"):
+            ip.user_ns.pop(name, None)

@@ -322,3 +322,56 @@ def test_template_with_undefined_names_says_which_and_sends_nothing(kernel_env: 
     [shown] = shown_error(messages)
     assert "-T: {undefined_var} is not defined, so nothing was sent" in shown and "{city}" not in shown
     assert kernel_env.requests_to("chat") == []
+
+
+# --- %%gigachat --map ------------------------------------------------------------------------------------------
+
+def kernel_value(client, expression: str):
+    """A Python literal evaluated in the kernel, read back through user_expressions."""
+    for _ in range(20):  # as in run_cell
+        reply = client.execute_interactive("", timeout=30, user_expressions={"value": expression})
+        if reply["content"]["status"] != "aborted":
+            break
+    result = reply["content"]["user_expressions"]["value"]
+    assert result["status"] == "ok", result
+    return ast.literal_eval(result["data"]["text/plain"])
+
+
+def test_map_interrupted_keeps_the_answers_and_the_rerun_sends_only_the_rest(kernel_env: Emulator, kernel) -> None:
+    emulator = kernel_env
+    manager, client = kernel
+    emulator.latency = 0.1
+    client.execute_interactive("rows = [f'item {i}' for i in range(40)]", timeout=30)
+    cell = "%%gigachat --map rows -o out --concurrency 2\nName {}"
+    map_id = client.execute(cell)
+    assert emulator.wait_until(lambda: len(emulator.requests_to("chat")) >= 8, 30)
+    manager.interrupt_kernel()
+    errors, bar = [], []
+    while True:
+        msg = client.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") != map_id:
+            continue
+        if msg["msg_type"] == "error":
+            errors.append(msg["content"])
+        if msg["msg_type"] in ("display_data", "update_display_data"):
+            bar.append((msg["msg_type"], msg["content"]["data"]))
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert [e["ename"] for e in errors] == ["MapInterrupted"]
+    assert bar[0][0] == "display_data" and {kind for kind, _ in bar[1:]} == {"update_display_data"}  # one, in place
+    assert "<progress" in bar[-1][1]["text/html"] and "/40 rows" in bar[-1][1]["text/plain"]
+    assert "rows/s" in bar[-1][1]["text/plain"] and bar[-1][1]["text/plain"].endswith("· interrupted")
+    assert emulator.wait_until(lambda: emulator.api.in_flight == 0, 10)
+    sent_before = len(emulator.requests_to("chat"))
+    unanswered = kernel_value(client, "[i for i, x in enumerate(out) if x is None]")
+    answered = 40 - len(unanswered)
+    assert kernel_value(client, "len(out)") == 40 and 0 < answered < 40
+    assert f"interrupted: {answered} of 40 rows answered; stored in out" in errors[0]["traceback"][0]
+    assert "send only the other" in errors[0]["traceback"][0]
+
+    emulator.latency = 0
+    reply = client.execute_interactive(cell, timeout=60)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    resent = [r.body["messages"][-1]["content"] for r in emulator.requests_to("chat")[sent_before:]]
+    assert sorted(resent) == sorted(f"Name item {i}" for i in unanswered)  # only the rest, each once
+    assert kernel_value(client, "sum(x is not None for x in out)") == 40
