@@ -5,6 +5,13 @@ prints them all at the end, so nothing arrives silently (the README's test secti
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 import pytest
 
 LINES: list[str] = []
@@ -33,3 +40,25 @@ def installed(line: str) -> None:
 def new_packages(apt_output: str) -> list[str]:
     """The packages an `apt-get install` run set up, from its own output ("Setting up NAME (VERSION) ...")."""
     return [line.split()[2].split(":")[0] for line in apt_output.splitlines() if line.startswith("Setting up ")]
+
+
+def npm_packages(name: str, packages: dict[str, str]) -> Path:
+    """A folder under ~/.cache/gigachat-mcp-tests/ holding `packages` (npm, pinned), installed on first use and
+    said so; npm's download cache is a temporary folder, so nothing else is left on the machine."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("This test needs npm (apt-get install --no-install-recommends nodejs npm).")
+    key = hashlib.sha256(json.dumps(packages, sort_keys=True).encode()).hexdigest()[:12]
+    home = Path.home() / ".cache" / "gigachat-mcp-tests" / f"{name}-{key}"
+    if not (home / "node_modules" / ".installed").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "package.json").write_text(json.dumps({"name": f"gigachat-mcp-{name}", "private": True,
+                                                       "type": "module", "dependencies": packages}))
+        with tempfile.TemporaryDirectory(prefix="npm-cache-") as npm_cache:
+            proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "--cache", npm_cache],
+                                  cwd=home, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            pytest.fail(f"npm install of {packages} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        (home / "node_modules" / ".installed").touch()
+        installed(f"npm install {' '.join(f'{k}@{v}' for k, v in packages.items())} into {home}")
+    return home

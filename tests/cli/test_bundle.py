@@ -9,7 +9,6 @@ uses), which the test calls through node.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from gigachat_mcp.emulator import Emulator
 from gigachat_mcp.server import build_server
 from tests.cli.test_commands import run
 from tests.helpers import subprocess_env
+from tests.installs import npm_packages
 
 MCPB = {"@anthropic-ai/mcpb": "2.1.2"}
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -59,32 +59,12 @@ class McpbCli:
         return json.loads(proc.stdout)
 
 
-def say(request: pytest.FixtureRequest, line: str) -> None:
-    """One line on the terminal, past pytest's output capture: the user sees what the test suite installs."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(line)
-
-
 @pytest.fixture(scope="module")
-def mcpb(request: pytest.FixtureRequest) -> McpbCli:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not (node and npm):
+def mcpb() -> McpbCli:
+    node = shutil.which("node")
+    if node is None:
         pytest.fail("The bundle test needs node and npm (apt-get install --no-install-recommends nodejs npm).")
-    key = hashlib.sha256(json.dumps(MCPB, sort_keys=True).encode()).hexdigest()[:12]
-    home = Path.home() / ".cache" / "gigachat-mcp-tests" / f"mcpb-{key}"
-    if not (home / "node_modules" / ".installed").exists():
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "package.json").write_text(json.dumps({"name": "gigachat-mcp-mcpb", "private": True,
-                                                       "type": "module", "dependencies": MCPB}))
-        say(request, f"installing {' '.join(f'{k}@{v}' for k, v in MCPB.items())} (npm) into {home}")
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=home,
-                              capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            pytest.fail(f"npm install of {MCPB} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-        (home / "node_modules" / ".installed").touch()
+    home = npm_packages("mcpb", MCPB)
     (home / "host_config.mjs").write_text(HOST_CONFIG)
     return McpbCli(node=node, home=home)
 
