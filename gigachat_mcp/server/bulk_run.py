@@ -20,7 +20,7 @@ import anyio
 
 from .. import AsyncGigaChat, ChatResult, MapResult, RateLimitError, Settings, TokenCaches
 
-__all__ = ["LimitedClient", "Row", "cache_for", "check_options", "run_map"]
+__all__ = ["LimitedClient", "Row", "cache_for", "run_map"]
 
 RowDone = Callable[[int, "ChatResult | BaseException"], Awaitable[None]]
 Counts = Callable[[int, int, int], Awaitable[None]]
@@ -111,8 +111,3 @@ async def run_map(client: LimitedClient, prompts: list[Row], *, concurrency: int
     await flush()
     return result
 
-
-async def check_options(client: AsyncGigaChat, options: dict[str, Any]) -> None:
-    """Raise the core's InvalidRequestError for a bad option (a schema it cannot use, ...): an empty map checks
-    every option and sends nothing."""
-    await client.map([], cache=False, **options)

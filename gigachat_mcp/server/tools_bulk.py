@@ -21,9 +21,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from .. import ChatResult, GigaChatError, MapResult
+from .. import ChatResult, MapResult
 from .access import current_owner
-from .bulk_run import LimitedClient, Row, cache_for, check_options, run_map
+from .bulk_run import LimitedClient, Row, cache_for, run_map
 from .context import Ctx, Live, Parts, live
 from .conversations import Conversation
 from .names import MODEL_PATTERN, conversation_uri
@@ -107,10 +107,6 @@ def register_bulk_tools(server: MCPServer[Live], parts: Parts) -> None:
             client = LimitedClient(runner.client.settings, limiter=runner.limiter,
                                    shared_tokens=state.state.shared_tokens)
             held.push_async_callback(client.aclose)
-            try:
-                await check_options(client, options)
-            except GigaChatError as exc:
-                raise ToolError(str(exc)) from None
             run = _Run(client, rows, width, cache_for(owner), options)
             if background:
                 conversation = await _record(parts, owner, system, chosen, prompts, template)
@@ -176,6 +172,9 @@ def _fill(template: str, item: Any, index: int) -> str:
         if isinstance(item, Mapping) and isinstance(exc, IndexError):
             raise ToolError(f"item {index} is an object: name its fields in the template ({{field}}), not {{}}.") \
                 from None
+        if isinstance(exc, IndexError):
+            raise ToolError(f"item {index} is one string, so the template can hold only one {{}} (write {{0}} to "
+                            "repeat it; pass objects as items to fill several fields).") from None
         raise ToolError(f"item {index} does not fill the template ({exc}).") from None
 
 
