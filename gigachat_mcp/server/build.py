@@ -28,6 +28,7 @@ from .prompts import register_prompts
 from .redaction import install_redaction
 from .resources import register_resources
 from .state import SharedState, open_state
+from .tools_bulk import register_bulk_tools
 from .tools_chat import register_chat_tools
 from .tools_conversations import register_conversation_tools
 from .tools_info import register_info_tools
@@ -47,8 +48,11 @@ It draws when asked ("нарисуй кота"); drawn images come back as image
 For recent facts (news, prices, today's events) pass `web_search: true`; the sources come back as links (it works
 unless the operator pinned GIGACHAT_API_VERSION=v1, and then the error says so). When you need fields rather than
 prose, pass `json_schema` and read `json`. For hard problems pass `reasoning_effort`.
+For many items at once (translate 200 strings, label 500 titles) use `chat_many` (at most 500 per call; answers
+in order, a failed row carries its error; `background: true` for long runs, read with `get_conversation`).
 """
-TOOLS_LISTED = ("chat", "list_models", "get_conversation", "count_tokens", "generate_image", "embed", "get_balance")
+TOOLS_LISTED = ("chat", "list_models", "get_conversation", "count_tokens", "generate_image", "embed", "get_balance",
+                "chat_many")
 
 
 def build_server(
@@ -113,6 +117,7 @@ def build_server(
     register_chat_tools(server, parts)
     register_info_tools(server)
     register_conversation_tools(server, parts)
+    register_bulk_tools(server, parts)
     register_resources(server, parts)
     register_completions(server, parts, register_prompts(server))
     parts.updates.register(server)

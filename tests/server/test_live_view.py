@@ -20,7 +20,8 @@ from tests.server.test_server import ERAS, settings_for
 
 pytestmark = pytest.mark.anyio
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-MODEL_TOOLS = ["chat", "list_models", "get_conversation", "count_tokens", "generate_image", "embed", "get_balance"]
+MODEL_TOOLS = ["chat", "list_models", "get_conversation", "count_tokens", "generate_image", "embed", "get_balance",
+               "chat_many"]
 
 
 def dump(model) -> dict:

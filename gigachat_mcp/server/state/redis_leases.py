@@ -4,6 +4,11 @@ A lease set is a sorted set of holder -> expiry (Redis server time, ms). Taking 
 adds this one if fewer than `capacity` remain, in one script. The replica's heartbeat renews every lease it holds
 every third of the lease time. Used for the upstream streams of one GigaChat key (waiting, with the same
 "waiting for a free stream" progress as one process) and for each principal's concurrent streams (refusing).
+
+Waiting is fair enough that a loop cannot starve a waiter: a caller that waits is listed (a sorted set of waiter ->
+expiry, renewed by each poll), and while anyone is listed a newcomer waits too instead of taking a slot that has
+just been given back. Without it a chat_many run (or any caller taking the next slot the instant it returns one)
+wins every race against a waiter polling every quarter second.
 """
 
 from __future__ import annotations
@@ -25,7 +30,19 @@ _TAKE = """
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local waiter = ARGV[4]
+if waiter ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms)
+  local listed = redis.call('ZSCORE', KEYS[2], waiter)
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) or (not listed and redis.call('ZCARD', KEYS[2]) > 0) then
+    redis.call('ZADD', KEYS[2], ms + 3000, waiter)
+    redis.call('PEXPIRE', KEYS[2], 6000)
+    return 0
+  end
+  redis.call('ZREM', KEYS[2], waiter)
+elseif redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
 redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[2]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 4)
 return 1
@@ -52,9 +69,12 @@ class LeaseSet:
         self._take = link.redis.register_script(_TAKE)
         self._renew = link.redis.register_script(_RENEW)
 
-    async def take(self, key: str, capacity: int) -> str | None:
+    async def take(self, key: str, capacity: int, waiter: str = "") -> str | None:
+        """A slot's holder id, or None when none is free; `waiter` (a caller that will ask again) is listed, and a
+        newcomer gets nothing while anyone is listed (see the module's docstring)."""
         holder = f"{self.link.replica}:{uuid.uuid4().hex[:8]}"
-        taken = await self.link.call(lambda: self._take(keys=[key], args=[capacity, self.lease_ms, holder]))
+        taken = await self.link.call(lambda: self._take(keys=[key, key + ":waiting"],
+                                                        args=[capacity, self.lease_ms, holder, waiter]))
         if not taken:
             return None
         self.held[holder] = key
@@ -85,7 +105,8 @@ class RedisLimiter:
 
     @asynccontextmanager
     async def slot(self, on_queued: Callable[[], None]) -> AsyncIterator[None]:
-        holder = await self.leases.take(self.key, self.count)
+        waiter = uuid.uuid4().hex
+        holder = await self.leases.take(self.key, self.count, waiter)
         delay = 0.02
         if holder is None:
             on_queued()
@@ -93,7 +114,7 @@ class RedisLimiter:
                 await anyio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
                 try:
-                    holder = await self.leases.take(self.key, self.count)
+                    holder = await self.leases.take(self.key, self.count, waiter)
                 except StateUnavailable:  # Redis away while queued: keep the place in line, ask again
                     delay = 0.5
         try:
