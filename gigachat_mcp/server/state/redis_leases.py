@@ -5,9 +5,9 @@ adds this one if fewer than `capacity` remain, in one script. The replica's hear
 every third of the lease time. Used for the upstream streams of one GigaChat key (waiting, with the same
 "waiting for a free stream" progress as one process) and for each principal's concurrent streams (refusing).
 
-Waiting is fair enough that a loop cannot starve a waiter: a caller that waits is listed (a sorted set of waiter ->
-expiry, renewed by each poll), and while anyone is listed a newcomer waits too instead of taking a slot that has
-just been given back. Without it a chat_many run (or any caller taking the next slot the instant it returns one)
+Waiting is first come, first served, so a loop cannot starve a waiter: a caller that waits is in line (a sorted set
+of waiter -> when it first asked, with a hash of when each last asked, so one that stopped asking is forgotten
+after 3 s), and a free slot goes to the first in line, never to a newcomer. Without it a chat_many run (or any caller taking the next slot the instant it returns one)
 wins every race against a waiter polling every quarter second.
 """
 
@@ -32,14 +32,21 @@ local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
 local waiter = ARGV[4]
 if waiter ~= '' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms)
-  local listed = redis.call('ZSCORE', KEYS[2], waiter)
-  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) or (not listed and redis.call('ZCARD', KEYS[2]) > 0) then
-    redis.call('ZADD', KEYS[2], ms + 3000, waiter)
-    redis.call('PEXPIRE', KEYS[2], 6000)
-    return 0
+  local seen = redis.call('HGETALL', KEYS[3])  -- forget waiters that stopped asking (no poll for 3 s)
+  for i = 1, #seen, 2 do
+    if tonumber(seen[i + 1]) < ms then
+      redis.call('HDEL', KEYS[3], seen[i])
+      redis.call('ZREM', KEYS[2], seen[i])
+    end
   end
+  redis.call('ZADD', KEYS[2], 'NX', ms, waiter)  -- in line by when it first asked
+  redis.call('HSET', KEYS[3], waiter, ms + 3000)
+  redis.call('PEXPIRE', KEYS[2], 6000)
+  redis.call('PEXPIRE', KEYS[3], 6000)
+  local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+  if free <= 0 or redis.call('ZRANK', KEYS[2], waiter) >= free then return 0 end  -- first come, first served
   redis.call('ZREM', KEYS[2], waiter)
+  redis.call('HDEL', KEYS[3], waiter)
 elseif redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return 0
 end
@@ -71,9 +78,9 @@ class LeaseSet:
 
     async def take(self, key: str, capacity: int, waiter: str = "") -> str | None:
         """A slot's holder id, or None when none is free; `waiter` (a caller that will ask again) is listed, and a
-        newcomer gets nothing while anyone is listed (see the module's docstring)."""
+        free slot goes to the first in line (see the module's docstring)."""
         holder = f"{self.link.replica}:{uuid.uuid4().hex[:8]}"
-        taken = await self.link.call(lambda: self._take(keys=[key, key + ":waiting"],
+        taken = await self.link.call(lambda: self._take(keys=[key, key + ":waiting", key + ":waiting-seen"],
                                                         args=[capacity, self.lease_ms, holder, waiter]))
         if not taken:
             return None
