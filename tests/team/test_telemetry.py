@@ -120,7 +120,7 @@ def test_metrics_report_while_answers_stream_and_carry_no_content(emulator: Emul
         {"error.type": "StreamError"}]
     assert total("after", "gigachat.upstream.errors") == 1
     redis = [p for p in seen["after"] if p["name"] == "gigachat.redis.duration"]
-    assert {p["attributes"]["db.operation"] for p in redis} >= {"save", "group_commit"} and total(
+    assert {p["attributes"]["db.operation"] for p in redis} >= {"save", "group_commit", "command"} and total(
         "after", "gigachat.redis.duration") > 3
     for point in seen["streaming"] + seen["after"]:  # fixed words only: no prompt, id or principal
         assert set(point["attributes"]) <= {"error.type", "db.operation"}
