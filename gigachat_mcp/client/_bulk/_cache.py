@@ -53,14 +53,16 @@ def clear_map_cache(path: str | Path | None = None) -> bool:
 
 
 class MapCache:
-    """One open cache file. Used from one thread (the run's event loop); other processes may share the file."""
+    """One open cache file. Used from one thread at a time (the run's event loop, or the blocking map's threads
+    under their lock); other processes may share the file."""
 
     def __init__(self, path: Path) -> None:
         import sqlite3  # loaded with the first map, not with the package
 
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
-        self._db: sqlite3.Connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit: one write, one commit
+        self._db: sqlite3.Connection = sqlite3.connect(path, timeout=30.0, isolation_level=None,
+                                                      check_same_thread=False)  # autocommit: one write, one commit
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a killed process, cheap commits
         self._db.executescript(SCHEMA)

@@ -1,0 +1,158 @@
+"""The blocking client's concurrent map, without an event loop: `plan.concurrency` threads each take the next row,
+step the engine's per-row flow (`answer_blocking`: the one rate gate) with the caller's blocking chat(), and record
+the row with the engine's `Run` (cache, progress) under one lock. The caller's thread calls `progress` and meets
+Ctrl-C.
+
+Why not the async engine's loop with the requests handed to threads: a row handed to a thread and back through an
+event loop costs two thread switches and the loop's bookkeeping, about a fifth of a plain chat() call's CPU
+(tests/bench/bench_map.py); threads that take rows themselves make a map cost what the same chat() calls would.
+
+Stopping (Ctrl-C, a progress callback that raises, on_error="raise"): no row is taken after it, and a row answered
+after it is dropped, as a cancelled run drops it, so the partial result and the cache agree. With a progress
+callback, a thread that finished a row takes the next one only once the caller's thread has shown it, so a
+callback that raises stops the run before another row is sent."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .._errors import MapInterrupted
+from .._retry import RATE_LIMITS_TO_CALLER
+from .._types import ChatResult
+from ._cache import MapCache
+from ._engine import Progress, RateGate, Run, answer_blocking
+from ._plan import note
+from ._result import MapResult, RowError
+
+__all__ = ["run_threads"]
+
+Lane = Callable[[], contextlib.AbstractContextManager[Any]]  # a worker thread's own connection while inside it
+WAKE_S = 0.2  # the caller's thread wakes at least this often, so Ctrl-C is seen on every platform
+
+
+def run_threads(chat: Callable[[Any], ChatResult], run: Run, progress: Progress | None,
+                lane: Lane = contextlib.nullcontext) -> MapResult:
+    """Run the plan's rows in threads of their own, each within a `lane()` (its own connection: see `_lanes`);
+    progress and Ctrl-C (MapInterrupted) in this thread."""
+    workers = _Workers(chat, lane, run, MapCache.open(run.plan.cache), progress is not None)
+    try:
+        workers.start()
+        while (update := workers.next_update()) is not None:
+            if progress is not None:
+                progress(*update)
+            workers.shown()
+    except BaseException as exc:
+        partial = workers.stop()
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, MapInterrupted):
+            raise MapInterrupted(partial) from None
+        raise
+    if workers.error is not None:
+        raise workers.error
+    return run.outcome()
+
+
+class _Workers:
+    """The threads of one blocking map and what they share: the rows left, the gate, the cache, one lock."""
+
+    def __init__(self, chat: Callable[[Any], ChatResult], lane: Lane, run: Run, cache: MapCache | None,
+                 shows: bool) -> None:
+        self.chat, self.lane, self.run, self.cache, self.shows = chat, lane, run, cache, shows
+        self.gate = RateGate()
+        self.changed = threading.Condition()
+        self.stopped = self.ended = False
+        self.error: BaseException | None = None
+        self.alive = 0
+        self.pending: Iterator[int] = iter(())
+        self.update: tuple[int, int, int] | None = None  # the newest progress not yet shown
+        self.reports = self.showing = self.seen = 0  # progress updates made, being shown, shown
+
+    def start(self) -> None:
+        run = self.run
+        run.progress = self._report if self.shows else None  # no progress: the caller's thread sleeps
+        with self.changed:
+            left = run.load_cached(self.cache)
+            self.pending = iter(left)
+            self.alive = min(run.plan.concurrency, len(left))
+            if not self.alive:
+                self._close()
+        for number in range(self.alive):
+            threading.Thread(target=self._work, name=f"gigachat-map-{number}", daemon=True).start()
+
+    def next_update(self) -> tuple[int, int, int] | None:
+        """(done, total, errors) when there is something new to show; None when the run has ended."""
+        with self.changed:
+            while self.update is None and not self.ended:
+                self.changed.wait(WAKE_S)
+            update, self.update = self.update, None
+            self.showing = self.reports
+            return update
+
+    def shown(self) -> None:
+        with self.changed:
+            self.seen = self.showing
+            self.changed.notify_all()
+
+    def stop(self) -> MapResult:
+        """No row is taken or recorded from now on; what was recorded, as the caller's partial result."""
+        with self.changed:
+            self.stopped = True
+            self.changed.notify_all()
+            if not self.alive:
+                self._close()
+            return self.run.outcome()
+
+    def _report(self, done: int, total: int, errors: int) -> None:  # Run.progress, called under the lock
+        self.update = (done, total, errors)
+        self.reports += 1
+        self.changed.notify_all()
+
+    def _work(self) -> None:
+        RATE_LIMITS_TO_CALLER.set(True)  # this thread's context only: see the engine's docstring
+        try:
+            with self.lane():
+                while (index := self._take()) is not None:
+                    item = answer_blocking(self.chat, self.run.plan, index, self.gate)
+                    if not self._record(index, item):
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            with self.changed:
+                self._fail(exc)
+        finally:
+            with self.changed:
+                self.alive -= 1
+                if not self.alive:
+                    self._close()
+
+    def _take(self) -> int | None:
+        with self.changed:
+            return None if self.stopped else next(self.pending, None)
+
+    def _record(self, index: int, item: ChatResult | RowError) -> bool:
+        """Store the row's outcome (unless the run was stopped); False when this thread should take no more."""
+        with self.changed:
+            if self.stopped:
+                return False
+            self.run.finish(index, item, self.cache)
+            if isinstance(item, RowError) and self.run.plan.on_error == "raise":
+                self._fail(note(item.exception, f"(map row {index}; answered rows are in the map cache)"))
+                return False
+            mine = self.reports
+            while self.shows and self.seen < mine and not self.stopped:
+                self.changed.wait()
+            return not self.stopped
+
+    def _fail(self, error: BaseException) -> None:
+        if not self.stopped:
+            self.error, self.stopped, self.ended = error, True, True
+            self.changed.notify_all()
+
+    def _close(self) -> None:
+        """The last thread out closes the cache and ends the caller's wait."""
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        self.ended = True
+        self.changed.notify_all()
