@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,15 +132,20 @@ class MapCache:
 
 # --- answers as JSON -------------------------------------------------------------------------------------------
 
+_USAGE_FIELDS = tuple(field.name for field in fields(Usage))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once, not per row
+
+
 def dump_result(result: ChatResult) -> str:
     """A ChatResult as JSON, without `.parsed` (rebuilt from the text on reading, so a pydantic model's instance
     comes back as one)."""
-    call = result.function_call
+    call, usage = result.function_call, result.usage
     data = {"text": result.text, "model": result.model, "finish_reason": result.finish_reason,
-            "usage": asdict(result.usage), "files": [asdict(f) for f in result.files], "state_id": result.state_id,
+            "usage": {name: getattr(usage, name) for name in _USAGE_FIELDS},  # asdict's copying costs 5x more
+            "files": [asdict(f) for f in result.files], "state_id": result.state_id,
             "reasoning": result.reasoning, "sources": [asdict(s) for s in result.sources],
             "function_call": {"name": call.name, "arguments": call.arguments} if call is not None else None}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def load_result(value: str) -> ChatResult:

@@ -61,7 +61,8 @@ class _Workers:
                  shows: bool) -> None:
         self.chat, self.lane, self.run, self.cache, self.shows = chat, lane, run, cache, shows
         self.gate = RateGate()
-        self.changed = threading.Condition()
+        self.lock = threading.Lock()  # taken as is on the hot path (a Condition's `with` is Python code)
+        self.changed = threading.Condition(self.lock)
         self.stopped = self.ended = False
         self.error: BaseException | None = None
         self.alive = 0
@@ -127,12 +128,12 @@ class _Workers:
                     self._close()
 
     def _take(self) -> int | None:
-        with self.changed:
+        with self.lock:
             return None if self.stopped else next(self.pending, None)
 
     def _record(self, index: int, item: ChatResult | RowError) -> bool:
         """Store the row's outcome (unless the run was stopped); False when this thread should take no more."""
-        with self.changed:
+        with self.lock:
             if self.stopped:
                 return False
             self.run.finish(index, item, self.cache)
