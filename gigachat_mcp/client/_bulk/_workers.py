@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = ["run_threads"]
 
 Lane = Callable[[], contextlib.AbstractContextManager[Any]]  # a worker thread's own connection while inside it
 WAKE_S = 0.2  # the caller's thread wakes at least this often, so Ctrl-C is seen on every platform
+SLOW_S = 0.02  # a row waiting longer than this for its answer starts the other threads
 
 
 def run_threads(chat: Callable[[Any], ChatResult], run: Run, progress: Progress | None,
@@ -65,7 +67,8 @@ class _Workers:
         self.changed = threading.Condition(self.lock)
         self.stopped = self.ended = False
         self.error: BaseException | None = None
-        self.alive = 0
+        self.alive = self.started = self.limit = self.left = 0  # threads running, started, allowed; rows left
+        self.busy: dict[int, float] = {}  # thread number -> when its row was taken
         self.pending: Iterator[int] = iter(())
         self.update: tuple[int, int, int] | None = None  # the newest progress not yet shown
         self.reports = self.showing = self.seen = 0  # progress updates made, being shown, shown
@@ -75,18 +78,19 @@ class _Workers:
         run.progress = self._report if self.shows else None  # no progress: the caller's thread sleeps
         with self.changed:
             left = run.load_cached(self.cache)
-            self.pending = iter(left)
-            self.alive = min(run.plan.concurrency, len(left))
-            if not self.alive:
+            self.pending, self.left = iter(left), len(left)
+            self.limit = min(run.plan.concurrency, len(left))
+            if self.limit:
+                self._spawn(1)  # the others once a request proves slow: see _spawn_if_slow
+            else:
                 self._close()
-        for number in range(self.alive):
-            threading.Thread(target=self._work, name=f"gigachat-map-{number}", daemon=True).start()
 
     def next_update(self) -> tuple[int, int, int] | None:
         """(done, total, errors) when there is something new to show; None when the run has ended."""
         with self.changed:
             while self.update is None and not self.ended:
-                self.changed.wait(WAKE_S)
+                self.changed.wait(SLOW_S if self.started < self.limit else WAKE_S)
+                self._spawn_if_slow()
             update, self.update = self.update, None
             self.showing = self.reports
             return update
@@ -110,13 +114,28 @@ class _Workers:
         self.reports += 1
         self.changed.notify_all()
 
-    def _work(self) -> None:
+    def _spawn_if_slow(self) -> None:
+        """Start the rest of the threads once a row has been waiting for its answer longer than SLOW_S (called
+        under the lock). Answers that come back sooner keep up without them: more threads would only take
+        turns at the GIL, which costs CPU per row and brings nothing."""
+        if (self.started < self.limit and self.left and not self.stopped and self.busy
+                and time.monotonic() - min(self.busy.values()) > SLOW_S):
+            self._spawn(min(self.limit - self.started, self.left))
+
+    def _spawn(self, count: int) -> None:
+        for _ in range(count):
+            self.alive += 1
+            self.started += 1
+            threading.Thread(target=self._work, args=(self.started,), name=f"gigachat-map-{self.started}",
+                             daemon=True).start()
+
+    def _work(self, number: int) -> None:
         RATE_LIMITS_TO_CALLER.set(True)  # this thread's context only: see the engine's docstring
         try:
             with self.lane():
-                while (index := self._take()) is not None:
+                while (index := self._take(number)) is not None:
                     item = answer_blocking(self.chat, self.run.plan, index, self.gate)
-                    if not self._record(index, item):
+                    if not self._record(number, index, item):
                         return
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             with self.changed:
@@ -127,13 +146,18 @@ class _Workers:
                 if not self.alive:
                     self._close()
 
-    def _take(self) -> int | None:
+    def _take(self, number: int) -> int | None:
         with self.lock:
-            return None if self.stopped else next(self.pending, None)
+            index = None if self.stopped else next(self.pending, None)
+            if index is not None:
+                self.left -= 1
+                self.busy[number] = time.monotonic()
+            return index
 
-    def _record(self, index: int, item: ChatResult | RowError) -> bool:
+    def _record(self, number: int, index: int, item: ChatResult | RowError) -> bool:
         """Store the row's outcome (unless the run was stopped); False when this thread should take no more."""
         with self.lock:
+            del self.busy[number]
             if self.stopped:
                 return False
             self.run.finish(index, item, self.cache)
