@@ -115,12 +115,15 @@ class _Workers:
         self.changed.notify_all()
 
     def _spawn_if_slow(self) -> None:
-        """Start the rest of the threads once a row has been waiting for its answer longer than SLOW_S (called
-        under the lock). Answers that come back sooner keep up without them: more threads would only take
-        turns at the GIL, which costs CPU per row and brings nothing."""
-        if (self.started < self.limit and self.left and not self.stopped and self.busy
-                and time.monotonic() - min(self.busy.values()) > SLOW_S):
-            self._spawn(min(self.limit - self.started, self.left))
+        """One more thread for each row that has waited longer than SLOW_S for its answer (called under the
+        lock), so slow answers reach `concurrency` threads in a few ticks (1, 2, 4, 8, ...), and one late answer
+        adds one thread. Answers that come back sooner keep up without them: more threads would only take turns
+        at the GIL, which costs CPU per row (tens of context switches) and brings nothing."""
+        if self.started < self.limit and self.left and not self.stopped:
+            since = time.monotonic() - SLOW_S
+            slow = sum(taken < since for taken in self.busy.values())
+            if slow:
+                self._spawn(min(slow, self.limit - self.started, self.left))
 
     def _spawn(self, count: int) -> None:
         for _ in range(count):
