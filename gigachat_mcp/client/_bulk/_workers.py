@@ -39,7 +39,7 @@ def run_threads(chat: Callable[[Any], ChatResult], run: Run, progress: Progress 
                 lane: Lane = contextlib.nullcontext) -> MapResult:
     """Run the plan's rows in threads of their own, each within a `lane()` (its own connection: see `_lanes`);
     progress and Ctrl-C (MapInterrupted) in this thread."""
-    workers = _Workers(chat, lane, run, MapCache.open(run.plan.cache), progress is not None)
+    workers = _Workers(chat, lane, run, MapCache.borrow(run.plan.cache), progress is not None)
     try:
         workers.start()
         while (update := workers.next_update()) is not None:
@@ -180,7 +180,7 @@ class _Workers:
     def _close(self) -> None:
         """The last thread out closes the cache and ends the caller's wait."""
         if self.cache is not None:
-            self.cache.close()
+            self.cache.give_back()
             self.cache = None
         self.ended = True
         self.changed.notify_all()
