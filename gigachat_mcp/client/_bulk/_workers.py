@@ -6,6 +6,8 @@ Ctrl-C.
 Why not the async engine's loop with the requests handed to threads: a row handed to a thread and back through an
 event loop costs two thread switches and the loop's bookkeeping, about a fifth of a plain chat() call's CPU
 (tests/bench/bench_map.py); threads that take rows themselves make a map cost what the same chat() calls would.
+The threads start as the answers prove slow (`_spawn_if_slow`): answers that come back at once are sent by one
+thread, since ten would only take turns at the GIL (tens of context switches per row, up to twice the CPU).
 
 Stopping (Ctrl-C, a progress callback that raises, on_error="raise"): no row is taken after it, and a row answered
 after it is dropped, as a cancelled run drops it, so the partial result and the cache agree. With a progress
