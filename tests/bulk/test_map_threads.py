@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -68,3 +71,24 @@ def test_a_threads_own_client_is_lent_again_to_the_next_map_and_closed_by_close(
         assert len(made) == 2
     lanes.close()
     assert all(client.is_closed for client in made)
+
+
+def test_slow_answers_still_reach_the_full_concurrency(emulator: Emulator) -> None:
+    emulator.latency = 0.3
+    with sync_client(emulator) as giga:
+        result = giga.map([f"row {i}" for i in range(16)], concurrency=4, cache=False)
+    assert result.ok and emulator.max_in_flight == 4
+
+
+def test_a_cache_file_deleted_between_maps_is_made_again_not_written_to_the_deleted_file(
+        emulator: Emulator, tmp_path: Path) -> None:
+    cache = tmp_path / "answers.sqlite3"
+    prompts = [f"row {i}" for i in range(3)]
+    with sync_client(emulator) as giga:
+        giga.map(prompts, cache=cache)
+        for suffix in ("", "-wal", "-shm"):  # what another process's clear_map_cache does
+            Path(str(cache) + suffix).unlink(missing_ok=True)
+        giga.map(prompts, cache=cache)
+    assert len(emulator.requests_to("chat")) == 6  # nothing was answered any more: every row sent again
+    with contextlib.closing(sqlite3.connect(cache)) as db:  # and the answers are in the file on disk
+        assert db.execute("SELECT count(*) FROM answers").fetchone() == (3,)
