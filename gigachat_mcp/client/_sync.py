@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _attachments, _bulk, _flows, _wire
-from ._async import AsyncGigaChat  # map runs the async engine (see _bulk._thread)
+from ._async import AsyncGigaChat  # a batch map runs the async engine (see _bulk._thread)
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import read_answer, read_error_body, stream_pieces
 from ._errors import APIError, GigaChatError, StreamError, with_near_model
@@ -34,6 +34,7 @@ class GigaChat(BaseClient):
     """The synchronous client. `GigaChat()` reads GIGACHAT_* from the environment; keywords override it."""
 
     _http: httpx.Client | None = None
+    _lanes: _bulk.Lanes | None = None  # a blocking map's threads' own connections (see _bulk._lanes)
 
     def chat(self, prompt: Prompt, *, model: str | None = None, system: str | None = None,
              temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
@@ -104,19 +105,21 @@ class GigaChat(BaseClient):
         and rerunning resumes it). `**chat_options` are chat()'s (system, model, temperature, response_format,
         reasoning_effort, tools, attachments, ...), the same for every row.
 
-        The rows' requests are this client's chat() calls in `concurrency` threads, driven by the async engine
-        on a loop of its own in a worker thread (see `_bulk._thread`), so it also works in a notebook; Ctrl-C
-        stops it and raises MapInterrupted, whose `.partial` holds what was answered."""
+        The rows' requests are this client's chat() calls in `concurrency` threads of the map's own (batches: the
+        async engine on a loop of its own in a worker thread; see `_bulk._thread`), so it also works in a
+        notebook; Ctrl-C stops it and raises MapInterrupted, whose `.partial` holds what was answered."""
         plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
                                on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
         run = _bulk.Run(plan, None)
+        if not plan.batch:
+            options = plan.options
+            return _bulk.run_threads(lambda prompt: self.chat(prompt, **options), run, progress, self._map_lanes().lane)
         settings, shared = self.settings, self._shared_tokens
 
         async def work(report: _bulk.Progress | None) -> _bulk.MapResult:
             run.progress = report
-            async with AsyncGigaChat(settings, shared_tokens=shared) as client, \
-                    _bulk.threaded(self.chat, plan.options, plan.concurrency) as send:
-                return await _bulk.execute(client, run, send)
+            async with AsyncGigaChat(settings, shared_tokens=shared) as client:
+                return await _bulk.execute(client, run)
 
         return _bulk.run_blocking(work, progress, run.outcome)
 
@@ -191,6 +194,8 @@ class GigaChat(BaseClient):
             http, self._http = self._http, None
         if http is not None:
             http.close()
+        if self._lanes is not None:
+            self._lanes.close()
         self._auth.close()
 
     def __enter__(self) -> GigaChat:
@@ -229,7 +234,16 @@ class GigaChat(BaseClient):
         guard.acquire()
         return guard
 
+    def _map_lanes(self) -> _bulk.Lanes:
+        with self._lock:
+            if self._lanes is None:
+                self._lanes = _bulk.Lanes(lambda: httpx.Client(**client_options(self.settings)))
+            return self._lanes
+
     def _client(self) -> httpx.Client:
+        lanes = self._lanes
+        if lanes is not None and (own := lanes.current()) is not None:
+            return own
         http = self._http
         if http is None:
             with self._lock:

@@ -1,13 +1,16 @@
 """Bulk work: one prompt (or a template) over many rows, concurrently within the key's limit or through the
-Batch API, with a cache that makes a rerun send only what is not answered yet. Written once, async; the blocking
-client runs the same engine in a worker thread (see `_thread`).
+Batch API, with a cache that makes a rerun send only what is not answered yet. Written once: the async client
+awaits the engine; the blocking client steps the same per-row flow in threads, or runs the engine (batches) in a
+worker thread (see `_thread`).
 
     _plan     rows, templates, options and cache keys, all checked before anything is sent
     _result   MapResult and RowError, what a map returns
     _cache    the SQLite cache of answers and of the batches being waited for
     _engine   the concurrent run: workers, the shared rate gate, the progress
     _batch    the Batch API run, and embeddings through it
-    _thread   the blocking client's way to run the engine
+    _workers  the blocking client's concurrent map: threads that take rows themselves
+    _lanes    those threads' own connections, kept between maps
+    _thread   the blocking client's way to run the engine (batches): on a loop of its own in a worker thread
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ from .._types import ChatResult
 from ._batch import embed_batches, run_batches
 from ._cache import MapCache, clear_map_cache
 from ._engine import Progress, Run, Send, run_rows
+from ._lanes import Lanes
 from ._plan import Plan, check_batch_allowed, make_plan
 from ._result import MapResult, RowError
-from ._thread import run_blocking, threaded
+from ._thread import run_blocking
+from ._workers import run_threads
 
 if TYPE_CHECKING:
     from .._async import AsyncGigaChat
 
-__all__ = ["MapCache", "MapResult", "Plan", "Progress", "RowError", "Run", "check_batch_allowed",
-           "clear_map_cache", "embed", "execute", "make_plan", "run_blocking", "threaded"]
+__all__ = ["Lanes", "MapCache", "MapResult", "Plan", "Progress", "RowError", "Run", "check_batch_allowed",
+           "clear_map_cache", "embed", "execute", "make_plan", "run_blocking", "run_threads"]
 
 
 async def embed(client: AsyncGigaChat, texts: Sequence[str] | str, model: str, plan: Plan) -> list[list[float]]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, cast
 
 from .. import _structured
 from .._errors import RateLimitError
@@ -20,7 +20,7 @@ from ._cache import MapCache, dump_result, load_result
 from ._plan import Plan, note
 from ._result import MapResult, RowError
 
-__all__ = ["MAX_RATE_LIMITS", "Progress", "RateGate", "Run", "Send", "run_rows"]
+__all__ = ["MAX_RATE_LIMITS", "Progress", "RateGate", "Run", "Send", "answer_blocking", "row_flow", "run_rows"]
 
 Progress = Callable[[int, int, int], None]
 Send = Callable[[Any], Awaitable[ChatResult]]  # one row's prompt -> its answer: chat() with the run's options
@@ -30,7 +30,8 @@ MAX_PAUSE_S = 60.0
 
 class RateGate:
     """One pause for the whole run. `pause` after a 429 (Retry-After when the server gave it, else 0.5 s
-    doubling per 429 in a row, at most a minute); `cleared` after a success; workers `wait` before each send."""
+    doubling per 429 in a row, at most a minute); `cleared` after a success; workers wait out `closed_for`
+    before each send."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -48,10 +49,6 @@ class RateGate:
 
     def closed_for(self) -> float:
         return max(0.0, self.open_at - self._clock())
-
-    async def wait(self) -> None:
-        while (delay := self.closed_for()) > 0:
-            await asyncio.sleep(delay)
 
 
 class Run:
@@ -125,22 +122,60 @@ async def run_rows(send: Send, run: Run, cache: MapCache | None) -> MapResult:
     return run.outcome()
 
 
-async def _answer(send: Send, plan: Plan, index: int, gate: RateGate) -> ChatResult | RowError:
+def row_flow(plan: Plan, index: int, gate: RateGate) -> Generator[float | None, Any, ChatResult | RowError]:
+    """One row's tries, for either driver to step through: yields a delay (sleep that long, send None back) or
+    None (send the row; send back its ChatResult, or the Exception it raised); returns the row's outcome."""
     prompt = plan.prompts[index]
     limited = 0
     while True:
-        await gate.wait()
-        try:
-            result = await send(prompt)
-        except RateLimitError as exc:
+        while (delay := gate.closed_for()) > 0:
+            yield delay
+        outcome = yield None
+        if isinstance(outcome, RateLimitError):
             limited += 1
             if limited > MAX_RATE_LIMITS:
-                return RowError(index, exc, prompt)
-            gate.pause(exc.retry_after)
-        except Exception as exc:  # noqa: BLE001 - one row's failure is that row's record, never the run's end
-            return RowError(index, exc, prompt)
+                return RowError(index, outcome, prompt)
+            gate.pause(outcome.retry_after)
+        elif isinstance(outcome, Exception):  # one row's failure is that row's record, never the run's end
+            return RowError(index, outcome, prompt)
         else:
             gate.cleared()
-            return result
+            return cast(ChatResult, outcome)
 
 
+async def _answer(send: Send, plan: Plan, index: int, gate: RateGate) -> ChatResult | RowError:
+    flow = row_flow(plan, index, gate)
+    step = next(flow)
+    try:
+        while True:
+            if step is not None:
+                await asyncio.sleep(step)
+                step = flow.send(None)
+                continue
+            try:
+                outcome: Any = await send(plan.prompts[index])
+            except Exception as exc:  # noqa: BLE001 - handed to the flow, which makes it the row's record
+                outcome = exc
+            step = flow.send(outcome)
+    except StopIteration as stop:
+        return cast("ChatResult | RowError", stop.value)
+
+
+def answer_blocking(chat: Callable[[Any], ChatResult], plan: Plan, index: int,
+                    gate: RateGate) -> ChatResult | RowError:
+    """`_answer` for a thread: the same flow, sleeping and sending with blocking calls."""
+    flow = row_flow(plan, index, gate)
+    step = next(flow)
+    try:
+        while True:
+            if step is not None:
+                time.sleep(step)
+                step = flow.send(None)
+                continue
+            try:
+                outcome: Any = chat(plan.prompts[index])
+            except Exception as exc:  # noqa: BLE001 - handed to the flow, which makes it the row's record
+                outcome = exc
+            step = flow.send(outcome)
+    except StopIteration as stop:
+        return cast("ChatResult | RowError", stop.value)

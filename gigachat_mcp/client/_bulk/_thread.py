@@ -1,32 +1,22 @@
-"""How the blocking GigaChat runs a map: the one async engine (rate gate, cache, progress, batches) on an event
-loop of its own in a worker thread, each row's request made by the caller's own blocking client in a pool of
-`concurrency` threads.
+"""How the blocking GigaChat runs the async engine (batches, batch embeddings): on an event loop of its own in a
+worker thread. (Concurrent rows do not need the loop: see `_workers`.)
 
-Why the engine is not rewritten for threads: the gate, the cache writes and the batch polling would then exist
-twice. Why the requests still go through the blocking client: its connections and uploads are the caller's, and
-blocking httpx costs about half the CPU per request of async httpx over TLS (measured by tests/bench/bench_map.py),
-so a map costs what the same chat() calls would. Why a worker thread rather than `asyncio.run` in the caller's
-thread: a Jupyter kernel already runs an event loop in its main thread, where `asyncio.run` refuses to start. The
-caller's thread keeps what must happen there: the progress callback is called in it (a notebook's display belongs
-to the cell's thread), and Ctrl-C (a kernel interrupt) arrives in it, cancels the run and raises MapInterrupted
-with what was answered."""
+Why a worker thread rather than `asyncio.run` in the caller's thread: a Jupyter kernel already runs an event loop in
+its main thread, where `asyncio.run` refuses to start. The caller's thread keeps what must happen there: the
+progress callback is called in it (a notebook's display belongs to the cell's thread), and Ctrl-C (a kernel
+interrupt) arrives in it, cancels the run and raises MapInterrupted with what was answered."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import functools
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .._errors import MapInterrupted
-from .._types import ChatResult
 
-__all__ = ["run_blocking", "threaded"]
+__all__ = ["run_blocking"]
 
 T = TypeVar("T")
 Progress = Callable[[int, int, int], None]
@@ -104,22 +94,3 @@ def _cancel(loop: asyncio.AbstractEventLoop, box: dict[str, Any], started: threa
             loop.call_soon_threadsafe(task.cancel)
         except RuntimeError:  # the loop closed meanwhile: the work had finished
             pass
-
-
-@contextlib.asynccontextmanager
-async def threaded(chat: Callable[..., ChatResult], options: dict[str, Any],
-                   workers: int) -> AsyncIterator[Callable[[Any], Any]]:
-    """A `send` for the engine that runs the blocking `chat(prompt, **options)` in a pool of `workers` threads, in
-    the calling task's context (so the engine's RATE_LIMITS_TO_CALLER reaches the request). On leaving, queued
-    rows are dropped and requests in flight are left to end on their own."""
-    loop = asyncio.get_running_loop()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gigachat-map")
-
-    def send(prompt: Any) -> Any:
-        call = functools.partial(chat, prompt, **options)
-        return loop.run_in_executor(pool, contextvars.copy_context().run, call)
-
-    try:
-        yield send
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
