@@ -80,6 +80,9 @@ def _check_flags(args: Any) -> None:
         raise UsageError("--batch, --concurrency and --no-cache go with --map VAR (a template over VAR's rows).")
     if not args.map.isidentifier():
         raise UsageError(f"--map needs the name of a variable holding the rows, not {args.map!r}.")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError(f"--concurrency needs a whole number of 1 or more, not {args.concurrency}; leave it out "
+                         "to send as many rows at once as your key allows.")
     for given, name, why in ((args.template, "-T", "the cell already is a template over the rows; write a literal "
                               "brace as {{ or }}"), (args.new, "--new", "each row is asked on its own, without the "
                               "conversation"), (args.format == "code", "-f code", "use -f text or -f json")):

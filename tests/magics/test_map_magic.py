@@ -118,6 +118,7 @@ def test_batch_with_a_personal_key_is_refused_before_sending(shell: InteractiveS
     ("--map rows", "Say {missing}", "row 0 is a plain value"),
     ("--map rows -T", "Say {}", "-T does not go with --map"),
     ("--batch", "Say hi", "go with --map VAR"),
+    ("--map rows --concurrency 0", "Say {}", "--concurrency needs a whole number of 1 or more, not 0"),
 ])
 def test_bad_maps_are_one_usage_error_before_sending(shell: InteractiveShell, emulator: Emulator, line: str,
                                                       cell: str, message: str) -> None:
