@@ -17,7 +17,6 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ._attach import attachments_from
-from ._options import cell_options
 from ._progress import make_bar
 
 __all__ = ["MAP_ONLY", "run_map", "wants_map"]
@@ -34,11 +33,8 @@ def run_map(magics: Any, args: Any, template: str) -> None:
     shell = magics.shell
     source = _rows(args.map, shell.user_ns)
     fmt = "json" if args.schema or args.format == "json" else "text"
-    options = {"model": args.model or magics.model, "system": args.system or magics.system,
-               "temperature": args.temperature if args.temperature is not None else magics.temperature,
-               "max_tokens": args.max_tokens if args.max_tokens is not None else magics.max_tokens,
-               "attachments": attachments_from(args.attach or [], shell.user_ns) or None,
-               **cell_options(args, shell.user_ns, fmt, draw=False)}
+    options = magics._request_options(args, attachments_from(args.attach or [], shell.user_ns), fmt, draw=False)
+    options["system"] = args.system or magics.system
     options = {name: value for name, value in options.items() if value is not None}
     giga = magics._giga()
     bar = make_bar(shell, magics.update_interval)

@@ -122,13 +122,7 @@ class GigaChatMagics(Magics):
         attachments = attachments_from(args.attach or [], self.shell.user_ns)
         messages = self.history.messages(prompt, self.max_history)
         fmt = "json" if args.schema else args.format or self.output_format
-        options: dict[str, Any] = {
-            "model": args.model or self.model,
-            "temperature": args.temperature if args.temperature is not None else self.temperature,
-            "max_tokens": args.max_tokens if args.max_tokens is not None else self.max_tokens,
-            "attachments": attachments or None,
-            **cell_options(args, self.shell.user_ns, fmt, self._draws()),
-        }
+        options = self._request_options(args, attachments, fmt, self._draws())
         try:
             text = self._stream(messages, options, fmt)
         except _Interrupted as stopped:  # kept for `%gigachat history`, never sent again as context
@@ -226,6 +220,17 @@ class GigaChatMagics(Magics):
                 message = message.partition(" To try it without a key")[0] + NOTEBOOK_KEY_HINT + NOTEBOOK_EMULATOR
             return UsageError(f"GigaChat: {message}")
         return _one_line(exc, f"GigaChat: {message}")
+
+    def _request_options(self, args: Any, attachments: list[Any], fmt: str, draw: bool) -> dict[str, Any]:
+        """The cell's flags over the %config defaults, as chat options (a --map cell's rows use them too)."""
+        assert self.shell is not None
+        return {
+            "model": args.model or self.model,
+            "temperature": args.temperature if args.temperature is not None else self.temperature,
+            "max_tokens": args.max_tokens if args.max_tokens is not None else self.max_tokens,
+            "attachments": attachments or None,
+            **cell_options(args, self.shell.user_ns, fmt, draw),
+        }
 
     def _giga(self) -> Any:
         """The client, rebuilt when GIGACHAT_* changed (a key fixed mid-session applies to the next cell)."""
