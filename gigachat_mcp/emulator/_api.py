@@ -16,7 +16,7 @@ from ._control import PREFIX, control
 from ._endpoints.oauth import TokenStore, authorize
 from ._faults import Fault, FaultQueue
 from ._files import FileStore
-from ._http import Call, Route
+from ._http import Call, Route, send_error
 from ._records import LOG_LIMIT, RecordedRequest, StreamRecord
 from ._server import Connection
 
@@ -115,7 +115,7 @@ class API:
         route, params = _endpoints.match(conn.command, path) or (None, {})
         self._record(conn, path, route, body)
         if route is None:
-            return conn.send_json(404, {"status": 404, "message": "Not found"})
+            return send_error(conn, 404, "Not found")
         fault = self.faults.take(route.endpoint)
         if fault is not None:
             if fault.delay:

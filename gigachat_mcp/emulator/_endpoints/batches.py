@@ -50,7 +50,7 @@ def status(api: API, call: Call) -> None:
     else:
         found = api.batches.get(call.owner, batch_id)
         if found is None:
-            return call.conn.send_json(404, {"status": 404, "message": "Batch task not found"})
+            return send_error(call.conn, 404, "Batch task not found")
         batches = [found]
     for batch in batches:
         _finish_if_due(api, batch)
