@@ -94,7 +94,7 @@ def build_server(
     view = LiveView(store, find=lambda cid, ctx: known(store, cid, current_owner()),  # the live view for Apps hosts
                     runner_of=lambda ctx: live(ctx).runner, uri_of=lambda c: conversation_uri(c.id),
                     owner_of=current_owner, offer=apps_offer(),
-                    relay_stop=getattr(state.bus, "request_stop", None))
+                    relay_stop=state.request_stop)
     _stops_from_elsewhere(state, parts)
     state.bus.subscribe(view.on_event)  # every principal's changes: each poll reads only what its caller may
     server = CheckedServer(
@@ -127,8 +127,7 @@ def build_server(
 def _stops_from_elsewhere(state: SharedState, parts: Parts) -> None:
     """A bus shared by replicas (Redis) relays Stop: this replica stops its turn for a conversation when the
     principal asking owns it (checked where it was asked, and again here)."""
-    relay = getattr(state.bus, "relay_stops", None)
-    if relay is None:
+    if state.relay_stops is None:
         return
 
     def stop_here(conversation_id: str, owner: str | None) -> bool:
@@ -136,7 +135,7 @@ def _stops_from_elsewhere(state: SharedState, parts: Parts) -> None:
             return False
         return any(current.runner.stop(conversation_id) for current in parts.running if current.runner)
 
-    relay(stop_here)
+    state.relay_stops(stop_here)
 
 
 def _lifespan(parts: Parts, make: Callable[[], Live]

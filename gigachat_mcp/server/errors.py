@@ -17,11 +17,12 @@ from .context import Live
 from .names import conversation_uri
 from .turns import TurnRunner
 
-__all__ = ["BUSY", "explain", "missing_conversation", "tool_errors"]
+__all__ = ["BUSY", "DRAINING", "explain", "missing_conversation", "tool_errors"]
 
 RESOURCE_NOT_FOUND_LEGACY = -32002  # resources/read of a missing resource, protocol 2025-11-25 and earlier
 BUSY = ("Conversation {} is still answering. Wait for it (get_conversation with wait_seconds), or omit "
         "conversation_id to start a new conversation.")
+DRAINING = "This GigaChat server is shutting down. Retry in a few seconds (another replica will answer)."
 
 
 @contextmanager

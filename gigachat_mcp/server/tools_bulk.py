@@ -26,6 +26,7 @@ from .access import current_owner
 from .bulk_run import LimitedClient, Row, cache_for, run_map
 from .context import Ctx, Live, Parts, live
 from .conversations import Conversation
+from .errors import DRAINING
 from .names import MODEL_PATTERN, conversation_uri
 from .results import JSON_TYPES, UsageOut
 from .state import LimitExceeded, StateUnavailable
@@ -194,8 +195,7 @@ async def _admit(parts: Parts, held: AsyncExitStack, owner: str | None, wanted: 
     else the principal's limit is the tool error); returns how many rows may run at once."""
     shared = parts.shared
     if shared.draining:
-        raise ToolError("This GigaChat server is shutting down. Retry in a few seconds (another replica will "
-                        "answer).")
+        raise ToolError(DRAINING)
     if shared.quotas is None:
         return wanted
     try:

@@ -19,7 +19,7 @@ from .access import current_owner, known
 from .attachments import InlineFile, prepare_attachments, upload
 from .context import Ctx, Live, Parts, live
 from .conversations import Conversation
-from .errors import BUSY, explain
+from .errors import BUSY, DRAINING, explain
 from .names import FILE_ID, ID_PATTERN, MODEL_PATTERN, conversation_uri
 from .results import ChatAnswer, answer_result, with_images, with_sources
 from .state import ConversationBusy, LimitExceeded, StateUnavailable, UnknownFile
@@ -145,8 +145,7 @@ async def begin_turn(parts: Parts, held: AsyncExitStack, owner: str | None, conv
     shared, store = parts.shared, parts.store
     try:
         if shared.draining:
-            raise ToolError("This GigaChat server is shutting down. Retry in a few seconds (another "
-                            "replica will answer).")
+            raise ToolError(DRAINING)
         if shared.quotas is not None:
             await shared.quotas.admit(owner or "")
             await held.enter_async_context(shared.quotas.stream(owner or ""))
@@ -155,13 +154,9 @@ async def begin_turn(parts: Parts, held: AsyncExitStack, owner: str | None, conv
             await shared.files.claim(owner, file_ids)
         conversation = await _conversation(parts, conversation_id, system, owner)
         return conversation, await store.begin(conversation, prompt, model, file_ids)
-    except GigaChatError as exc:
-        raise ToolError(str(exc)) from None
-    except LimitExceeded as exc:
-        raise ToolError(str(exc)) from None
     except ConversationBusy as exc:
         raise ToolError(BUSY.format(exc.args[0])) from None
-    except StateUnavailable as exc:
+    except (GigaChatError, LimitExceeded, StateUnavailable) as exc:  # their text says what to do
         raise ToolError(str(exc)) from None
 
 

@@ -117,6 +117,7 @@ class FileOwners(Protocol):
 
 
 RemoteListener = Callable[[str], Awaitable[None]]
+StopHere = Callable[[str, str | None], bool]  # (conversation id, asking principal) -> stopped here
 
 
 @dataclass
@@ -135,6 +136,12 @@ class SharedState:
     announce: Callable[[Conversation, Any], Awaitable[None]] | None = None  # save + publish at once (Redis)
     link: Any = None  # the Redis connection (its round trips are what benchmarks count); None in memory
     stoppers: list[Callable[[str], int]] = field(default_factory=list)  # stop this process's turns (reason)
+    # Stop across replicas (Redis; None in memory, where no other replica streams): `request_stop(id, principal)`
+    # asks the replica streaming a conversation to stop it; `relay_stops(stop_here)` sets who stops this
+    # replica's turns when another replica asks.
+    request_stop: Callable[[str, str | None], Awaitable[bool]] | None = None
+    relay_stops: Callable[[StopHere], None] | None = None
+    shared_tokens: TokenCaches | None = None  # the access token every replica shares, for the GigaChat client
     _draining: bool = field(default=False, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
 
@@ -160,7 +167,6 @@ class SharedState:
             yield
         finally:
             self._in_flight -= 1
-    shared_tokens: TokenCaches | None = None  # the access token every replica shares, for the GigaChat client
 
     async def claim_files(self, conversation: Conversation, file_ids: list[str]) -> None:
         """Give the files a turn made or uploaded to the owner of its conversation (called before the turn's

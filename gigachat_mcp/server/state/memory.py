@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from ..conversations import Conversation, ConversationStore, UnknownConversation
 from .interfaces import ConversationBusy, LimitExceeded, RemoteListener, SharedState
@@ -81,19 +82,11 @@ class MemoryFileOwners:
         return owner is None or file_id in self._owned.get(owner, ())
 
 
-def _local_bus() -> Any:
-    from mcp.server.subscriptions import InMemorySubscriptionBus
+class LocalBus(InMemorySubscriptionBus):
+    """The SDK's in-memory bus; there are no other replicas, so nothing ever arrives from one."""
 
-    class LocalBus(InMemorySubscriptionBus):
-        """The SDK's in-memory bus; there are no other replicas, so nothing ever arrives from one."""
-
-        def on_remote(self, listener: RemoteListener) -> None:
-            return None
-
-    return LocalBus()
-
-
-LocalBus = _local_bus  # the class is made on first use: mcp is imported only by the server
+    def on_remote(self, listener: RemoteListener) -> None:
+        return None
 
 
 class MemoryLimiter:

@@ -25,14 +25,13 @@ from mcp.server.subscriptions import (
     ToolsListChanged,
 )
 
-from .interfaces import RemoteListener
+from .interfaces import RemoteListener, StopHere
 from .redis_link import UNREACHABLE, RedisLink
 from .subscriptions import OwnedUpdate
 
 __all__ = ["RedisSubscriptionBus"]
 
 log = logging.getLogger("gigachat_mcp.server")
-StopHere = Callable[[str, str | None], bool]  # (conversation id, asking principal) -> stopped here
 _KINDS: dict[str, Any] = {"tools": ToolsListChanged, "prompts": PromptsListChanged,
                           "resources": ResourcesListChanged}
 

@@ -60,7 +60,8 @@ def redis_state(url: str, *, prefix: str, max_conversations: int, max_messages: 
                         quotas=(RedisQuotas(leases, requests_per_minute, streams_per_principal)
                                 if requests_per_minute or streams_per_principal else None),
                         starters=[bus.run, heartbeat], closers=[link.close], ready=link.ping,
-                        files=RedisFileOwners(link, conversation_ttl), shared_tokens=shared_tokens, link=link)
+                        files=RedisFileOwners(link, conversation_ttl), shared_tokens=shared_tokens, link=link,
+                        request_stop=bus.request_stop, relay_stops=bus.relay_stops)
     return state
 
 
