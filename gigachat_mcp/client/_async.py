@@ -11,11 +11,11 @@ import contextlib
 import inspect
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import _attachments, _bulk, _flows, _wire
+from . import _attachments, _flows, _wire
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import aread_answer, aread_error_body, astream_pieces
 from ._errors import APIError, GigaChatError, StreamError, with_near_model
@@ -24,6 +24,9 @@ from ._retry import RetryPlan
 from ._sse import StreamDecoder
 from ._structured import ParsedTail, ResponseFormat
 from ._types import AICheck, ChatChunk, ChatResult, FileInfo, Model, TokenCount
+
+if TYPE_CHECKING:
+    from . import _bulk  # loaded by map() and batch embeddings, not by a plain chat()
 
 __all__ = ["AsyncGigaChat"]
 
@@ -79,6 +82,7 @@ class AsyncGigaChat(BaseClient):
                   batch_timeout: float = 3600.0, batch_poll: float = 5.0, **chat_options: Any) -> _bulk.MapResult:
         """As GigaChat.map, awaited on this client (its connections and its uploads). Cancelling the task stops
         the run; the answered rows are in the cache."""
+        from . import _bulk
         plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
                                on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
         return await _bulk.execute(self, _bulk.Run(plan, progress))
@@ -135,6 +139,7 @@ class AsyncGigaChat(BaseClient):
         """One embedding vector per text (model 'Embeddings' unless given); `batch=True` as in GigaChat."""
         if not batch:
             return await self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+        from . import _bulk
         plan = _bulk.make_plan(self.settings, [], None, {}, concurrency=1, cache=cache, on_error="raise",
                                batch=True, batch_timeout=batch_timeout, batch_poll=batch_poll)
         return await _bulk.embed(self, texts, model or "Embeddings", plan)

@@ -10,11 +10,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import _attachments, _bulk, _flows, _wire
+from . import _attachments, _flows, _wire
 from ._async import AsyncGigaChat  # a batch map runs the async engine (see _bulk._thread)
 from ._base import Attachments, BaseClient, Prompt, Uploadable, build, decode, log_response
 from ._body import read_answer, read_error_body, stream_pieces
@@ -24,6 +24,9 @@ from ._retry import RetryPlan
 from ._sse import StreamDecoder
 from ._structured import ParsedTail, ResponseFormat
 from ._types import AICheck, ChatChunk, ChatResult, FileInfo, Model, TokenCount
+
+if TYPE_CHECKING:
+    from . import _bulk  # loaded by map() and batch embeddings, not by a plain chat()
 
 __all__ = ["GigaChat"]
 
@@ -108,6 +111,7 @@ class GigaChat(BaseClient):
         The rows' requests are this client's chat() calls in `concurrency` threads of the map's own (batches: the
         async engine on a loop of its own in a worker thread; see `_bulk._thread`), so it also works in a
         notebook; Ctrl-C stops it and raises MapInterrupted, whose `.partial` holds what was answered."""
+        from . import _bulk
         plan = _bulk.make_plan(self.settings, prompts, rows, chat_options, concurrency=concurrency, cache=cache,
                                on_error=on_error, batch=batch, batch_timeout=batch_timeout, batch_poll=batch_poll)
         run = _bulk.Run(plan, None)
@@ -174,6 +178,7 @@ class GigaChat(BaseClient):
         API (pay-as-you-go keys), one line per text, with map()'s cache, waiting and resuming."""
         if not batch:
             return self._request(_wire.embeddings_call(self.settings.base_url, texts, model or "Embeddings"))
+        from . import _bulk
         plan = _bulk.make_plan(self.settings, [], None, {}, concurrency=1, cache=cache, on_error="raise",
                                batch=True, batch_timeout=batch_timeout, batch_poll=batch_poll)
         settings, shared = self.settings, self._shared_tokens
@@ -235,6 +240,7 @@ class GigaChat(BaseClient):
         return guard
 
     def _map_lanes(self) -> _bulk.Lanes:
+        from . import _bulk
         with self._lock:
             if self._lanes is None:
                 self._lanes = _bulk.Lanes(lambda: httpx.Client(**client_options(self.settings)))

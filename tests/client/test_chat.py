@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from gigachat_mcp import ChatChunk, GigaChat, InvalidRequestError
@@ -24,6 +28,16 @@ def test_chat_answers_through_oauth_and_the_ca_file(emulator: Emulator) -> None:
     assert len(oauth.headers["rquid"]) == 36
     assert oauth.body == "scope=GIGACHAT_API_PERS"
     assert emulator.requests_to("chat")[0].headers["authorization"] == "Bearer ***"
+
+
+def test_a_plain_chat_loads_none_of_the_bulk_machinery(emulator: Emulator) -> None:
+    """Start-up and a plain chat() pay nothing for map(): neither the bulk modules nor sqlite3 are loaded."""
+    code = ("import sys; from gigachat_mcp import AsyncGigaChat, GigaChat\n"
+            "with GigaChat() as giga: print(giga.chat('Hi').text[:17])\n"
+            "print(sorted(m for m in sys.modules if m == 'sqlite3' or m.startswith('gigachat_mcp.client._bulk')))")
+    env = {**os.environ, **emulator.env()}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.splitlines() == ["GigaChat emulator", "[]"]
 
 
 def test_environment_alone_configures_the_client(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .._types import ChatResult
 from ._batch import embed_batches, run_batches
 from ._cache import MapCache, clear_map_cache
-from ._engine import Progress, Run, Send, run_rows
+from ._engine import Progress, Run, run_rows
 from ._lanes import Lanes
 from ._plan import Plan, check_batch_allowed, make_plan
 from ._result import MapResult, RowError
@@ -45,18 +45,17 @@ async def embed(client: AsyncGigaChat, texts: Sequence[str] | str, model: str, p
             cache.close()
 
 
-async def execute(client: AsyncGigaChat, run: Run, send: Send | None = None) -> MapResult:
-    """Run a planned map: through the Batch API on `client`, or concurrently with `send` (by default `client`'s
-    chat() with the plan's options), with the cache open meanwhile."""
+async def execute(client: AsyncGigaChat, run: Run) -> MapResult:
+    """Run a planned map on `client`: through the Batch API, or concurrently with its chat() and the plan's
+    options, with the cache open meanwhile."""
     cache = MapCache.open(run.plan.cache)
     try:
         if run.plan.batch:
             return await run_batches(client, run, cache)
-        if send is None:
-            options = run.plan.options
+        options = run.plan.options
 
-            def send(prompt: Any) -> Awaitable[ChatResult]:
-                return client.chat(prompt, **options)
+        def send(prompt: Any) -> Awaitable[ChatResult]:
+            return client.chat(prompt, **options)
 
         return await run_rows(send, run, cache)
     finally:

@@ -99,7 +99,7 @@ class Run:
 
 async def run_rows(send: Send, run: Run, cache: MapCache | None) -> MapResult:
     """Answer every row the cache does not, `plan.concurrency` at a time, behind one rate gate. `send` is the
-    async client's chat(), or the blocking client's chat() in a thread (see `_thread`)."""
+    async client's chat() (the blocking client's threads step the same `row_flow`: see `_workers`)."""
     plan = run.plan
     pending = iter(run.load_cached(cache))
     gate = RateGate()

@@ -15,11 +15,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .._errors import MapInterrupted
+from ._engine import Progress
 
 __all__ = ["run_blocking"]
 
 T = TypeVar("T")
-Progress = Callable[[int, int, int], None]
 _DONE = object()
 
 
