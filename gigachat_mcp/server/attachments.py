@@ -179,10 +179,9 @@ async def prepare_attachments(ctx: Ctx, settings: Settings, requested: list[str]
 
 
 def _over_http(ctx: Ctx) -> bool:
-    """Whether this request came over HTTP, whatever the server was told at build time (a second guard)."""
-    transport = getattr(ctx, "transport", None)
-    return (ctx.request_context.request is not None or getattr(transport, "kind", "") == "streamable-http"
-            or getattr(transport, "headers", None) is not None)
+    """Whether this request came over HTTP (the SDK hands HTTP requests their Starlette request; stdio and
+    in-memory ones none), whatever the server was told at build time: a second guard."""
+    return ctx.request_context.request is not None
 
 
 async def _client_roots(ctx: Ctx) -> list[str]:

@@ -96,3 +96,41 @@ async def test_remote_roots_never_open_the_servers_disk_and_inline_files_reach_g
     assert leaked == []
     bodies = json.dumps([r.body for r in emulator.requests_to("chat")], ensure_ascii=False)
     assert "server private" not in bodies and "server hidden" not in bodies and "root:" not in bodies
+
+
+SERVE_TRUSTING = """
+import sys
+from gigachat_mcp.server import build_server
+build_server(trust_client_roots=True).run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+"""
+
+
+async def test_a_server_built_to_trust_roots_still_reads_none_of_them_over_http(
+        emulator: Emulator, disk: dict[str, Path]) -> None:
+    """The second guard: even a server wrongly built with trust_client_roots=True and served over HTTP never reads
+    a root a remote client declares (the request arrived over HTTP, so its roots are the remote machine's)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import subprocess_env
+    from tests.team.servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_TRUSTING, str(port)], env=subprocess_env(emulator),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        await eventually(lambda: _answers(url), what="the HTTP server to start")
+
+        async def roots(context) -> types.ListRootsResult:  # type: ignore[no-untyped-def]
+            return types.ListRootsResult(roots=[types.Root(uri=disk["outside"].as_uri())])  # type: ignore[arg-type]
+
+        transport = streamable_http_client(url, http_client=httpx2.AsyncClient(timeout=60))
+        async with Client(transport, mode="legacy", list_roots_callback=roots) as client:
+            refused = await client.call_tool("chat", {"prompt": "read it",
+                                                      "attachments": [str(disk["outside"] / "private.txt")]})
+        assert refused.is_error and "inline_attachments" in refused.content[0].text, refused.content
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert all(b"server private" not in data for data in stored_contents(emulator))
