@@ -150,8 +150,7 @@ async def begin_turn(parts: Parts, held: AsyncExitStack, owner: str | None, conv
             await shared.quotas.admit(owner or "")
             await held.enter_async_context(shared.quotas.stream(owner or ""))
         file_ids = await attachments() if attachments is not None else None  # admitted: now upload
-        if file_ids and shared.files is not None:  # the uploaded content is the caller's from now on
-            await shared.files.claim(owner, file_ids)
+        await shared.give_files(owner, file_ids or [])  # the uploaded content is the caller's from now on
         conversation = await _conversation(parts, conversation_id, system, owner)
         return conversation, await store.begin(conversation, prompt, model, file_ids)
     except ConversationBusy as exc:

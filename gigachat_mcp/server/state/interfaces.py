@@ -169,10 +169,14 @@ class SharedState:
             self._in_flight -= 1
 
     async def claim_files(self, conversation: Conversation, file_ids: list[str]) -> None:
-        """Give the files a turn made or uploaded to the owner of its conversation (called before the turn's
-        end is published, so its owner can read them as soon as it sees them)."""
+        """Give the files a turn made to the owner of its conversation (called before the turn's end is
+        published, so its owner can read them as soon as it sees them)."""
+        await self.give_files(self.conversations.owner(conversation.id), file_ids)
+
+    async def give_files(self, owner: str | None, file_ids: list[str]) -> None:
+        """The files (uploaded or drawn) are `owner`'s from now on; a no-op where every file is everyone's."""
         if self.files is not None and file_ids:
-            await self.files.claim(self.conversations.owner(conversation.id), file_ids)
+            await self.files.claim(owner, file_ids)
 
     async def check_file(self, owner: str | None, file_id: str) -> None:
         """Raise UnknownFile unless `owner` may use the file."""
